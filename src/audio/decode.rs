@@ -1,0 +1,168 @@
+use std::io::Cursor;
+
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{CODEC_TYPE_NULL, DecoderOptions};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::FormatOptions;
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+use super::AudioError;
+
+/// Samples as the file holds them: interleaved, in [-1, 1], at the file's own rate.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub samples: Vec<f32>,
+    pub channels: usize,
+    pub sample_rate: u32,
+}
+
+impl Decoded {
+    pub fn frames(&self) -> usize {
+        self.samples.len() / self.channels.max(1)
+    }
+}
+
+/// Decode WAV (PCM 8/16/24/32-bit, float), AIFF, FLAC, MP3 or Ogg Vorbis from memory.
+///
+/// The container is recognised by its content, never by a file name, so an MP3 named `.wav`
+/// decodes as MP3. A stream that breaks off mid-way keeps what was decoded before the break,
+/// as other players do; one that yields nothing is an error.
+pub fn decode(bytes: &[u8]) -> Result<Decoded, AudioError> {
+    if bytes.is_empty() {
+        return Err(AudioError::Empty);
+    }
+    let source = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), Default::default());
+    let probed = symphonia::default::get_probe()
+        .format(&Hint::new(), source, &FormatOptions::default(), &MetadataOptions::default())
+        .map_err(|e| AudioError::NotAudio(describe(e)))?;
+    let mut format = probed.format;
+    let track = format.tracks().iter().find(|t| t.codec_params.codec != CODEC_TYPE_NULL).ok_or(AudioError::NoTrack)?;
+    let track_id = track.id;
+    let params = track.codec_params.clone();
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&params, &DecoderOptions::default())
+        .map_err(|e| AudioError::NotAudio(describe(e)))?;
+
+    let mut samples = Vec::new();
+    let mut channels = params.channels.map(|c| c.count()).unwrap_or(0);
+    let mut sample_rate = params.sample_rate.unwrap_or(0);
+    let mut last_error = None;
+    loop {
+        let packet = match format.next_packet() {
+            Ok(packet) => packet,
+            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => {
+                last_error = Some(describe(e));
+                break;
+            }
+        };
+        if packet.track_id() != track_id {
+            continue;
+        }
+        match decoder.decode(&packet) {
+            Ok(buffer) => {
+                let spec = *buffer.spec();
+                channels = spec.channels.count();
+                sample_rate = spec.rate;
+                if buffer.frames() == 0 {
+                    continue;
+                }
+                let mut interleaved = SampleBuffer::<f32>::new(buffer.capacity() as u64, spec);
+                interleaved.copy_interleaved_ref(buffer);
+                samples.extend_from_slice(interleaved.samples());
+            }
+            // A damaged packet is skipped, as players do; the rest of the stream still counts.
+            Err(SymphoniaError::DecodeError(e)) => last_error = Some(e.to_string()),
+            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => {
+                last_error = Some(describe(e));
+                break;
+            }
+        }
+    }
+    if samples.is_empty() {
+        return Err(match last_error {
+            Some(e) => AudioError::Corrupt(e),
+            None => AudioError::TooShort { samples: 0 },
+        });
+    }
+    if channels == 0 {
+        return Err(AudioError::NoChannels);
+    }
+    if sample_rate == 0 {
+        return Err(AudioError::UnknownSampleRate);
+    }
+    Ok(Decoded { samples, channels, sample_rate })
+}
+
+fn describe(error: SymphoniaError) -> String {
+    match error {
+        SymphoniaError::IoError(e) => e.to_string(),
+        SymphoniaError::DecodeError(e) => e.to_string(),
+        SymphoniaError::Unsupported(e) => format!("unsupported {e}"),
+        SymphoniaError::LimitError(e) => format!("limit exceeded: {e}"),
+        SymphoniaError::SeekError(_) => "seek failed".to_string(),
+        SymphoniaError::ResetRequired => "stream changed mid-way".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal PCM WAV writer for tests: format tag 1 (PCM) or 3 (float).
+    pub(crate) fn wav(format: u16, bits: u16, channels: u16, rate: u32, data: &[u8]) -> Vec<u8> {
+        let block = channels * bits / 8;
+        let mut out = Vec::new();
+        out.extend_from_slice(b"RIFF");
+        out.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+        out.extend_from_slice(b"WAVEfmt ");
+        out.extend_from_slice(&16u32.to_le_bytes());
+        out.extend_from_slice(&format.to_le_bytes());
+        out.extend_from_slice(&channels.to_le_bytes());
+        out.extend_from_slice(&rate.to_le_bytes());
+        out.extend_from_slice(&(rate * block as u32).to_le_bytes());
+        out.extend_from_slice(&block.to_le_bytes());
+        out.extend_from_slice(&bits.to_le_bytes());
+        out.extend_from_slice(b"data");
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    #[test]
+    fn pcm_depths_scale_to_unit_range() {
+        let d16 = decode(&wav(1, 16, 1, 8000, &[0x00, 0x40, 0x00, 0xC0])).unwrap();
+        assert_eq!(d16.samples, vec![0.5, -0.5]);
+        let d8 = decode(&wav(1, 8, 1, 8000, &[192, 64])).unwrap();
+        assert_eq!(d8.samples, vec![0.5, -0.5]);
+        let d24 = decode(&wav(1, 24, 1, 8000, &[0, 0, 0x40, 0, 0, 0xC0])).unwrap();
+        assert_eq!(d24.samples, vec![0.5, -0.5]);
+        let d32 = decode(&wav(1, 32, 1, 8000, &[0, 0, 0, 0x40, 0, 0, 0, 0xC0])).unwrap();
+        assert_eq!(d32.samples, vec![0.5, -0.5]);
+        let f: Vec<u8> = [0.25f32, -1.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let df = decode(&wav(3, 32, 1, 8000, &f)).unwrap();
+        assert_eq!(df.samples, vec![0.25, -1.0]);
+    }
+
+    #[test]
+    fn channels_and_rate_come_from_the_header() {
+        let data: Vec<u8> = (0..12i16).flat_map(|v| (v * 100).to_le_bytes()).collect();
+        let d = decode(&wav(1, 16, 6, 96_000, &data)).unwrap();
+        assert_eq!((d.channels, d.sample_rate, d.frames()), (6, 96_000, 2));
+    }
+
+    #[test]
+    fn broken_files_are_errors_in_words() {
+        assert_eq!(decode(&[]).unwrap_err(), AudioError::Empty);
+        let noise: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let e = decode(&noise).unwrap_err();
+        assert!(e.to_string().starts_with("not an audio file"), "{e}");
+        let whole = wav(1, 16, 1, 8000, &[0u8; 64]);
+        for cut in [4, 12, 30, 43] {
+            assert!(decode(&whole[..cut]).is_err(), "a header cut at {cut} bytes must not decode");
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! `timnet`: look inside a model, compute features, and predict emotions from audio files.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use burn::prelude::*;
+use clap::{Parser, Subcommand};
+use npyz::WriterBuilder;
+use timnet::analysis::{Analyzer, block_on};
+use timnet::audio::{fit_length, prepare};
+use timnet::features::{Features, Mfcc};
+use timnet::model::TimNetConfig;
+use timnet::weights::{Sidecar, Weights};
+
+#[derive(Parser)]
+#[command(name = "timnet", version, about = "TIM-Net speech emotion recognition")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the architecture table and the parameter counts.
+    Info {
+        /// A weights directory (model.json + model.bpk); the default 7-class model without one.
+        weights: Option<PathBuf>,
+    },
+    /// Compute MFCCs (frames x 39) of an audio file.
+    Mfcc {
+        file: PathBuf,
+        /// Write to a .npy or .csv file instead of printing CSV.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Centre-pad or crop to this many samples at 22,050 Hz first, as training does.
+        #[arg(long)]
+        length: Option<usize>,
+    },
+    /// Predict the emotion of each audio file.
+    Predict {
+        files: Vec<PathBuf>,
+        /// A weights directory; defaults to the shipped model-weights/emodb.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info { weights } => info(weights.as_deref()),
+        Command::Mfcc { file, out, length } => mfcc(&file, out.as_deref(), length),
+        Command::Predict { files, weights, json } => predict(&files, weights.as_deref(), json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The shipped weights: `TIMNET_WEIGHTS`, else ./model-weights/emodb, else the source tree's.
+fn default_weights() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TIMNET_WEIGHTS") {
+        return dir.into();
+    }
+    let local = Path::new("model-weights/emodb");
+    if local.join("model.json").exists() {
+        return local.into();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("model-weights/emodb")
+}
+
+fn load(dir: &Path) -> Result<Weights, String> {
+    Weights::load(dir, &Device::flex()).map_err(|e| format!("cannot load weights from {}: {e}", dir.display()))
+}
+
+fn info(weights: Option<&Path>) -> Result<(), String> {
+    let (config, sidecar): (TimNetConfig, Option<Sidecar>) = match weights {
+        Some(dir) => {
+            let w = load(dir)?;
+            (w.sidecar.model.clone(), Some(w.sidecar))
+        }
+        None => (TimNetConfig::default(), None),
+    };
+    let model = config.init(&Device::flex());
+    println!("{:<38} {:>10} {:>10}", "layer", "output", "params");
+    for row in config.layers() {
+        println!("{:<38} {:>10} {:>10}", row.name, row.output, group(row.params));
+    }
+    // burn's count includes BatchNorm's running statistics, as Keras's total does.
+    let total = model.num_params();
+    println!("\ntrainable parameters: {}", group(total - config.running_statistics()));
+    println!("with BatchNorm running statistics (as Keras counts): {}", group(total));
+    if let Some(s) = sidecar {
+        println!("\nlabels: {}", s.labels.join(", "));
+        println!("clip: {} samples at {} Hz ({} frames)", s.clip_samples, s.features.sample_rate, s.clip_frames());
+        let interim = if s.provenance.interim { " (interim)" } else { "" };
+        println!("trained on {}{interim}: {}", s.provenance.corpus, s.provenance.command);
+    }
+    Ok(())
+}
+
+fn read_audio(file: &Path) -> Result<timnet::audio::Prepared, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    prepare(&bytes).map_err(|e| format!("{}: {e}", file.display()))
+}
+
+fn mfcc(file: &Path, out: Option<&Path>, length: Option<usize>) -> Result<(), String> {
+    let prepared = read_audio(file)?;
+    for note in &prepared.notes {
+        eprintln!("note: {note}");
+    }
+    let samples = match length {
+        Some(n) if n < 2 => return Err("--length must be at least 2 samples".into()),
+        Some(n) => fit_length(&prepared.samples, n),
+        None => prepared.samples,
+    };
+    let features = Mfcc::default().compute(&samples);
+    match out {
+        Some(path) if path.extension().is_some_and(|e| e == "npy") => write_npy(path, &features),
+        Some(path) => std::fs::write(path, csv(&features)).map_err(|e| format!("{}: {e}", path.display())),
+        None => {
+            print!("{}", csv(&features));
+            Ok(())
+        }
+    }
+}
+
+fn csv(features: &Features) -> String {
+    let mut text = String::new();
+    for t in 0..features.frames {
+        let row: Vec<String> = features.row(t).iter().map(|v| format!("{v}")).collect();
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    text
+}
+
+fn write_npy(path: &Path, features: &Features) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    let file = std::io::BufWriter::new(std::fs::File::create(path).map_err(fail)?);
+    let mut writer = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&[features.frames as u64, features.coeffs as u64])
+        .writer(file)
+        .begin_nd()
+        .map_err(fail)?;
+    writer.extend(features.data.iter().copied()).map_err(fail)?;
+    writer.finish().map_err(fail)
+}
+
+fn predict(files: &[PathBuf], weights: Option<&Path>, json: bool) -> Result<(), String> {
+    if files.is_empty() {
+        return Err("name at least one audio file".into());
+    }
+    let dir = weights.map(Path::to_path_buf).unwrap_or_else(default_weights);
+    let analyzer = Analyzer::new(load(&dir)?, Device::flex());
+    let mut failures = 0;
+    let mut reports = Vec::new();
+    for file in files {
+        let analysis = read_audio(file).and_then(|p| block_on(analyzer.analyse(&p)).map_err(|e| e.to_string()));
+        match analysis {
+            Ok(a) if json => reports.push(serde_json::json!({ "file": file, "top": a.top().0, "analysis": a })),
+            Ok(a) => {
+                let (label, p) = a.top();
+                println!(
+                    "{}: {label} ({:.1}%) over {:.2} s in {} window(s)",
+                    file.display(),
+                    100.0 * p,
+                    a.seconds,
+                    a.windows.len()
+                );
+                for (l, p) in a.labels.iter().zip(&a.probabilities) {
+                    println!("  {l:<10} {:>5.1}%  {}", 100.0 * p, "█".repeat((p * 40.0).round() as usize));
+                }
+                for note in &a.notes {
+                    println!("  note: {note}");
+                }
+            }
+            Err(message) => {
+                failures += 1;
+                if json {
+                    reports.push(serde_json::json!({ "file": file, "error": message }));
+                } else {
+                    eprintln!("error: {message}");
+                }
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports).map_err(|e| e.to_string())?);
+    }
+    match failures {
+        0 => Ok(()),
+        n => Err(format!("{n} of {} file(s) could not be analysed", files.len())),
+    }
+}
+
+/// 104496 → "104,496".
+fn group(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

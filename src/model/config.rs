@@ -1,0 +1,145 @@
+use burn::prelude::Device;
+use serde::{Deserialize, Serialize};
+
+use super::TimNet;
+
+/// The paper's ablations (Table A3), each a switch off the full model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Ablations {
+    /// A plain TCN: forward direction only, residual blocks (x + F(x)) without the sigmoid gate,
+    /// and the last block's time-mean feeds the head.
+    pub tcn: bool,
+    /// Forward direction only ("w/o BD").
+    pub no_bidirection: bool,
+    /// Only the last scale g_n feeds the head ("w/o MS").
+    pub no_multiscale: bool,
+    /// A plain average of the g_j instead of the learned fusion ("w/o DF").
+    pub no_dynamic_fusion: bool,
+}
+
+/// The network's shape; `Default` is the paper's model for 7 classes (EmoDB).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TimNetConfig {
+    pub classes: usize,
+    /// MFCC coefficients per frame.
+    pub features: usize,
+    /// Temporal-Aware Blocks per direction (8; 10 for IEMOCAP).
+    pub tabs: usize,
+    pub filters: usize,
+    pub kernel: usize,
+    /// Spatial dropout rate inside each block.
+    pub dropout: f64,
+    pub ablations: Ablations,
+}
+
+impl Default for TimNetConfig {
+    fn default() -> Self {
+        Self {
+            classes: 7,
+            features: 39,
+            tabs: 8,
+            filters: 39,
+            kernel: 2,
+            dropout: 0.1,
+            ablations: Ablations::default(),
+        }
+    }
+}
+
+impl TimNetConfig {
+    pub fn with_classes(mut self, classes: usize) -> Self {
+        self.classes = classes;
+        self
+    }
+
+    pub fn bidirectional(&self) -> bool {
+        !(self.ablations.tcn || self.ablations.no_bidirection)
+    }
+
+    /// Whether the learned fusion vector w exists.
+    pub fn dynamic_fusion(&self) -> bool {
+        !(self.ablations.tcn || self.ablations.no_multiscale || self.ablations.no_dynamic_fusion)
+    }
+
+    /// Checks that the numbers describe a buildable network.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("classes", self.classes),
+            ("features", self.features),
+            ("tabs", self.tabs),
+            ("filters", self.filters),
+            ("kernel", self.kernel),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(format!("{name} must be at least 1"));
+            }
+        }
+        if self.tabs > 16 {
+            return Err(format!(
+                "{} blocks give a dilation of 2^{}; at most 16 are supported",
+                self.tabs,
+                self.tabs - 1
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!("dropout must be in [0, 1), not {}", self.dropout));
+        }
+        Ok(())
+    }
+
+    /// A freshly initialised model (Keras's initialisers) on `device`.
+    pub fn init(&self, device: &Device) -> TimNet {
+        TimNet::new(self, device)
+    }
+
+    /// BatchNorm running statistics, which Keras counts as (non-trainable) parameters.
+    pub fn running_statistics(&self) -> usize {
+        let directions = if self.bidirectional() { 2 } else { 1 };
+        directions * self.tabs * 2 * 2 * self.filters
+    }
+}
+
+/// One row of the architecture table `timnet info` prints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerRow {
+    pub name: String,
+    pub output: String,
+    pub params: usize,
+}
+
+impl TimNetConfig {
+    /// The layers in order with their output shapes (T = frames) and trainable parameters.
+    pub fn layers(&self) -> Vec<LayerRow> {
+        let (f, k, c) = (self.filters, self.kernel, self.features);
+        let conv = |c_in: usize, kernel: usize| c_in * f * kernel + f;
+        let row = |name: String, output: &str, params| LayerRow { name, output: output.into(), params };
+        let directions: &[&str] = if self.bidirectional() { &["forward", "backward"] } else { &["forward"] };
+        let mut rows = Vec::new();
+        for d in directions {
+            rows.push(row(format!("{d} 1x1 causal conv"), &format!("[T, {f}]"), conv(c, 1)));
+        }
+        let block = if self.ablations.tcn { "TCN block" } else { "TAB" };
+        for j in 0..self.tabs {
+            for d in directions {
+                rows.push(row(
+                    format!("{d} {block} {} (dilation {})", j + 1, 1 << j),
+                    &format!("[T, {f}]"),
+                    2 * conv(f, k) + 2 * 2 * f,
+                ));
+            }
+        }
+        if self.dynamic_fusion() {
+            rows.push(row("dynamic fusion w".into(), &format!("[{f}]"), self.tabs));
+        }
+        rows.push(row("dense head".into(), &format!("[{}]", self.classes), f * self.classes + self.classes));
+        rows
+    }
+
+    /// Trainable parameters, from the shapes alone.
+    pub fn trainable_parameters(&self) -> usize {
+        self.layers().iter().map(|r| r.params).sum()
+    }
+}

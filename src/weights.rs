@@ -1,0 +1,180 @@
+//! Trained weights on disk and over the wire: burn's record (`model.bpk`) plus a JSON sidecar
+//! (`model.json`) saying what the record is — network shape, labels, features, clip length and
+//! how it was made — so that a mismatched or damaged file is refused with a reason.
+
+use burn::module::Module;
+use burn::prelude::Device;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::features::MfccConfig;
+use crate::model::{TimNet, TimNetConfig};
+
+pub const RECORD_FILE: &str = "model.bpk";
+pub const SIDECAR_FILE: &str = "model.json";
+const FORMAT: &str = "timnet-weights/1";
+
+#[derive(Debug, Error)]
+pub enum WeightsError {
+    #[error("the sidecar is not valid: {0}")]
+    Sidecar(String),
+    #[error("the sidecar describes an impossible network: {0}")]
+    Config(String),
+    #[error("the sidecar lists {labels} labels for a {classes}-class network")]
+    Labels { labels: usize, classes: usize },
+    #[error("the weights file is damaged or truncated (checksum {found:016x}, the sidecar expects {expected:016x})")]
+    Checksum { found: u64, expected: u64 },
+    #[error("the weights file cannot be read: {0}")]
+    Record(String),
+    #[error("the weights do not fit the network the sidecar describes: {0}")]
+    Mismatch(String),
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+}
+
+/// Where a set of weights came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Provenance {
+    pub corpus: String,
+    /// The command that produced them, verbatim.
+    pub command: String,
+    pub epochs: usize,
+    /// Short trial weights, not the ones the report's figures belong to.
+    pub interim: bool,
+    pub notes: String,
+}
+
+/// Everything needed to use a record: the sidecar file's contents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sidecar {
+    pub format: String,
+    pub model: TimNetConfig,
+    /// Class names in output order.
+    pub labels: Vec<String>,
+    pub features: MfccConfig,
+    /// Samples at the feature rate that every clip is padded or cropped to.
+    pub clip_samples: usize,
+    pub provenance: Provenance,
+    /// FNV-1a of the record bytes.
+    pub record_checksum: String,
+}
+
+impl Sidecar {
+    pub fn new(model: TimNetConfig, labels: Vec<String>, clip_samples: usize, provenance: Provenance) -> Self {
+        Self {
+            format: FORMAT.into(),
+            model,
+            labels,
+            features: MfccConfig::default(),
+            clip_samples,
+            provenance,
+            record_checksum: String::new(),
+        }
+    }
+
+    pub fn from_json(json: &str) -> Result<Self, WeightsError> {
+        let sidecar: Sidecar = serde_json::from_str(json).map_err(|e| WeightsError::Sidecar(e.to_string()))?;
+        if sidecar.format != FORMAT {
+            return Err(WeightsError::Sidecar(format!("format {:?}, expected {FORMAT:?}", sidecar.format)));
+        }
+        sidecar.model.validate().map_err(WeightsError::Config)?;
+        if sidecar.labels.len() != sidecar.model.classes {
+            return Err(WeightsError::Labels { labels: sidecar.labels.len(), classes: sidecar.model.classes });
+        }
+        if sidecar.features.n_mfcc != sidecar.model.features {
+            return Err(WeightsError::Config(format!(
+                "{} MFCCs per frame feed a network built for {}",
+                sidecar.features.n_mfcc, sidecar.model.features
+            )));
+        }
+        if sidecar.clip_samples < 2 {
+            return Err(WeightsError::Config("the clip length must be at least 2 samples".into()));
+        }
+        Ok(sidecar)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a sidecar always serialises")
+    }
+
+    /// MFCC frames per clip.
+    pub fn clip_frames(&self) -> usize {
+        self.features.frames_for(self.clip_samples)
+    }
+}
+
+/// A model with the sidecar that describes it.
+#[derive(Debug, Clone)]
+pub struct Weights {
+    pub model: TimNet,
+    pub sidecar: Sidecar,
+}
+
+impl Weights {
+    /// Load from the sidecar's text and the record's bytes (no filesystem: works in the browser).
+    pub fn from_bytes(sidecar_json: &str, record: &[u8], device: &Device) -> Result<Self, WeightsError> {
+        let sidecar = Sidecar::from_json(sidecar_json)?;
+        let found = fnv1a(record);
+        let expected = u64::from_str_radix(&sidecar.record_checksum, 16)
+            .map_err(|_| WeightsError::Sidecar(format!("bad record_checksum {:?}", sidecar.record_checksum)))?;
+        if found != expected {
+            return Err(WeightsError::Checksum { found, expected });
+        }
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
+            .map_err(|e| WeightsError::Record(e.to_string()))?;
+        let model =
+            sidecar.model.init(device).try_load_record(record).map_err(|e| WeightsError::Mismatch(e.to_string()))?;
+        Ok(Self { model, sidecar })
+    }
+
+    /// The record's bytes and the sidecar's text, checksum filled in.
+    pub fn to_bytes(&self) -> Result<(String, Vec<u8>), WeightsError> {
+        let bytes = self.model.clone().into_record().into_bytes().map_err(|e| WeightsError::Record(e.to_string()))?;
+        let bytes = bytes.to_vec();
+        let mut sidecar = self.sidecar.clone();
+        sidecar.record_checksum = format!("{:016x}", fnv1a(&bytes));
+        Ok((sidecar.to_json(), bytes))
+    }
+
+    /// The checksum the sidecar records for a record's bytes.
+    pub fn checksum(record: &[u8]) -> u64 {
+        fnv1a(record)
+    }
+
+    /// Write `model.bpk` and `model.json` into `dir`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn save(&self, dir: &std::path::Path) -> Result<(), WeightsError> {
+        let io = |path: &std::path::Path, e: std::io::Error| WeightsError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let (json, bytes) = self.to_bytes()?;
+        let record = dir.join(RECORD_FILE);
+        std::fs::write(&record, bytes).map_err(|e| io(&record, e))?;
+        let sidecar = dir.join(SIDECAR_FILE);
+        std::fs::write(&sidecar, json).map_err(|e| io(&sidecar, e))?;
+        Ok(())
+    }
+
+    /// Read `model.bpk` and `model.json` from `dir`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load(dir: &std::path::Path, device: &Device) -> Result<Self, WeightsError> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path)
+                .map_err(|e| WeightsError::Io { path: path.display().to_string(), message: e.to_string() })
+        };
+        let json = read(SIDECAR_FILE)?;
+        let json = String::from_utf8(json).map_err(|_| WeightsError::Sidecar("not UTF-8 text".into()))?;
+        Self::from_bytes(&json, &read(RECORD_FILE)?, device)
+    }
+}
+
+/// FNV-1a, 64-bit: enough to tell a damaged or swapped record from the one the sidecar names.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}

@@ -1,0 +1,91 @@
+//! Weights survive a save/load round trip, and every kind of bad weights file is refused with
+//! a reason instead of a panic.
+
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use timnet::model::TimNetConfig;
+use timnet::weights::{Provenance, Sidecar, Weights, WeightsError};
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+fn labels(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("class{i}")).collect()
+}
+
+fn weights(config: TimNetConfig) -> Weights {
+    let device = Device::flex();
+    let sidecar = Sidecar::new(config.clone(), labels(config.classes), 96_000, Provenance::default());
+    Weights { model: config.init(&device), sidecar }
+}
+
+fn logits(w: &Weights) -> Vec<f32> {
+    let device = Device::flex();
+    let x = Tensor::<3>::random([2, 40, 39], Distribution::Normal(0.0, 10.0), &device);
+    w.model.valid().forward(x).into_data().try_to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn round_trip_keeps_every_number() {
+    let original = weights(TimNetConfig::default());
+    let (json, bytes) = original.to_bytes().unwrap();
+    let loaded = Weights::from_bytes(&json, &bytes, &Device::flex()).unwrap();
+    assert_eq!(loaded.sidecar.labels, original.sidecar.labels);
+    Device::flex().seed(3);
+    let a = logits(&original);
+    Device::flex().seed(3);
+    let b = logits(&loaded);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn truncated_or_damaged_records_are_refused() {
+    let (json, bytes) = weights(TimNetConfig::default()).to_bytes().unwrap();
+    let cut = Weights::from_bytes(&json, &bytes[..bytes.len() / 2], &Device::flex()).unwrap_err();
+    assert!(matches!(cut, WeightsError::Checksum { .. }), "{cut}");
+    assert!(cut.to_string().contains("damaged or truncated"), "{cut}");
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() - 10] ^= 0x55;
+    assert!(matches!(Weights::from_bytes(&json, &flipped, &Device::flex()), Err(WeightsError::Checksum { .. })));
+}
+
+#[test]
+fn records_of_another_network_are_refused_with_the_difference() {
+    let (_, six_class_bytes) = weights(TimNetConfig::default().with_classes(6)).to_bytes().unwrap();
+    // A sidecar claiming 7 classes for the 6-class record, checksum made to match.
+    let (json, _) = weights(TimNetConfig::default()).to_bytes().unwrap();
+    let mut sidecar = Sidecar::from_json(&json).unwrap();
+    sidecar.record_checksum = format!("{:016x}", Weights::checksum(&six_class_bytes));
+    let error = Weights::from_bytes(&sidecar.to_json(), &six_class_bytes, &Device::flex()).unwrap_err();
+    assert!(matches!(error, WeightsError::Mismatch(_)), "{error}");
+    assert!(error.to_string().contains("do not fit"), "{error}");
+    println!("{error}");
+}
+
+#[test]
+fn bad_sidecars_are_refused_in_words() {
+    let (json, bytes) = weights(TimNetConfig::default()).to_bytes().unwrap();
+    let not_json = Weights::from_bytes("{not json", &bytes, &Device::flex()).unwrap_err();
+    assert!(not_json.to_string().starts_with("the sidecar is not valid"), "{not_json}");
+    let mut wrong_labels = Sidecar::from_json(&json).unwrap();
+    wrong_labels.labels.pop();
+    let e = Weights::from_bytes(&wrong_labels.to_json(), &bytes, &Device::flex()).unwrap_err();
+    assert!(e.to_string().contains("6 labels for a 7-class network"), "{e}");
+    let mut zero_tabs = Sidecar::from_json(&json).unwrap();
+    zero_tabs.model.tabs = 0;
+    let e = Weights::from_bytes(&zero_tabs.to_json(), &bytes, &Device::flex()).unwrap_err();
+    assert!(e.to_string().contains("tabs must be at least 1"), "{e}");
+}
+
+#[test]
+fn garbage_with_a_matching_checksum_is_refused_without_panicking() {
+    let (json, _) = weights(TimNetConfig::default()).to_bytes().unwrap();
+    for garbage in [vec![], vec![0u8; 7], (0..4096u32).map(|i| (i * 31 % 251) as u8).collect::<Vec<_>>()] {
+        let mut sidecar = Sidecar::from_json(&json).unwrap();
+        // Forge the checksum so that the record reader itself meets the garbage.
+        let forged = Weights::checksum(&garbage);
+        sidecar.record_checksum = format!("{forged:016x}");
+        let e = Weights::from_bytes(&sidecar.to_json(), &garbage, &Device::flex()).unwrap_err();
+        assert!(matches!(e, WeightsError::Record(_) | WeightsError::Mismatch(_)), "{e}");
+    }
+}
