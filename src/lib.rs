@@ -9,8 +9,12 @@
 
 pub mod analysis;
 pub mod audio;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod corpus;
 pub mod features;
 pub mod model;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod train;
 pub mod weights;
 
 pub use burn;

@@ -9,11 +9,13 @@ mod decode;
 mod error;
 mod length;
 mod resample;
+mod wav;
 
 pub use decode::{Decoded, decode};
 pub use error::AudioError;
 pub use length::fit_length;
 pub use resample::{KAISER_BEST, KAISER_BEST_V022, SincFilter, resample, resample_with};
+pub use wav::encode_wav;
 
 /// The rate every feature is computed at (librosa's default, and the paper's).
 pub const MODEL_RATE: u32 = 22_050;

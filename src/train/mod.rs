@@ -1,0 +1,30 @@
+//! Training and evaluation (native only): splits, the loop, metrics, checkpoints and reports.
+
+pub mod data;
+pub mod fit;
+pub mod folds;
+pub mod metrics;
+pub mod report;
+pub mod run;
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+/// Mix several numbers into one seed (SplitMix64 steps), so that each (seed, fold, epoch, step)
+/// has its own stream.
+pub fn mix(parts: &[u64]) -> u64 {
+    let mut h = 0x9e37_79b9_7f4a_7c15u64;
+    for &p in parts {
+        h ^= p.wrapping_add(0x9e37_79b9_7f4a_7c15).wrapping_add(h << 6).wrapping_add(h >> 2);
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^= h >> 31;
+    }
+    h
+}
+
+/// A reproducible shuffle (ChaCha8, the same on every platform).
+pub fn shuffle<T>(items: &mut [T], seed: u64) {
+    items.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+}

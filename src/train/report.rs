@@ -1,0 +1,282 @@
+//! The run's summary for people: summary.json, report.md, and SVG plots of the training curves
+//! and the confusion matrix.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+use serde::Serialize;
+
+use super::data::Dataset;
+use super::fit::EpochLog;
+use super::metrics::{Scores, mean_std};
+use super::run::{FoldResult, Protocol, Run};
+use crate::corpus::Corpus;
+
+/// What was read, what was left out and why.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CorpusSummary {
+    pub name: String,
+    pub labels: Vec<String>,
+    pub counts: Vec<usize>,
+    pub used: usize,
+    pub unreadable: Vec<(String, String)>,
+    pub skipped: Vec<(String, String)>,
+}
+
+impl CorpusSummary {
+    pub fn new(corpus: &Corpus, data: &Dataset) -> Self {
+        let mut counts = vec![0; corpus.labels.len()];
+        data.labels.iter().for_each(|&l| counts[l] += 1);
+        let show = |list: &[(std::path::PathBuf, String)]| {
+            list.iter().map(|(p, r)| (p.display().to_string(), r.clone())).collect()
+        };
+        Self {
+            name: corpus.name.clone(),
+            labels: corpus.labels.clone(),
+            counts,
+            used: data.len(),
+            unreadable: show(&data.unreadable),
+            skipped: show(&corpus.skipped),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        let classes: Vec<String> = self.labels.iter().zip(&self.counts).map(|(l, n)| format!("{l} {n}")).collect();
+        format!(
+            "{}: {} utterances ({}); {} unreadable, {} skipped",
+            self.name,
+            self.used,
+            classes.join(", "),
+            self.unreadable.len(),
+            self.skipped.len()
+        )
+    }
+}
+
+pub struct Written {
+    pub summary: String,
+}
+
+/// One reported figure across folds.
+#[derive(Debug, Clone, Serialize)]
+struct Figure {
+    name: &'static str,
+    folds: usize,
+    war: (f64, f64),
+    uar: (f64, f64),
+    recalls: Vec<f64>,
+    confusion: Vec<Vec<usize>>,
+}
+
+fn figure(name: &'static str, scores: &[&Scores]) -> Option<Figure> {
+    if scores.is_empty() {
+        return None;
+    }
+    let classes = scores[0].confusion.len();
+    let mut confusion = vec![vec![0; classes]; classes];
+    for s in scores {
+        for (r, row) in s.confusion.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                confusion[r][c] += v;
+            }
+        }
+    }
+    let pooled = Scores { war: 0.0, uar: 0.0, confusion: confusion.clone() };
+    Some(Figure {
+        name,
+        folds: scores.len(),
+        war: mean_std(&scores.iter().map(|s| s.war).collect::<Vec<_>>()),
+        uar: mean_std(&scores.iter().map(|s| s.uar).collect::<Vec<_>>()),
+        recalls: pooled.recalls(),
+        confusion,
+    })
+}
+
+pub fn write(run: &Run, results: &[FoldResult], corpus: &CorpusSummary) -> Result<Written, String> {
+    let best: Vec<&Scores> = results.iter().filter_map(|r| r.best_on_test.as_ref().map(|(_, s)| s)).collect();
+    let last: Vec<&Scores> = results.iter().filter_map(|r| r.last_epoch.as_ref()).collect();
+    let val: Vec<&Scores> = results.iter().filter_map(|r| r.selected_on_validation.as_ref().map(|(_, s)| s)).collect();
+    let figures: Vec<Figure> = [
+        figure("best epoch on the test fold (official code; optimistic)", &best),
+        figure("last epoch", &last),
+        figure("epoch selected on a 10% validation hold-out", &val),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let c = &run.config;
+    let summary_json = serde_json::json!({
+        "command": c.command, "protocol": c.protocol, "epochs": c.fit.epochs, "corpus": corpus,
+        "figures": figures, "folds": results,
+    });
+    std::fs::write(
+        run.dir.join("summary.json"),
+        serde_json::to_string_pretty(&summary_json).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("summary.json: {e}"))?;
+
+    let mut md = String::new();
+    md.push_str(&format!("# {} — {:?}\n\n", corpus.name, c.protocol));
+    md.push_str(&format!("Command: `{}`\n\n", c.command));
+    md.push_str(&format!("{}. Epochs: {}. Folds run: {}.\n\n", corpus.describe(), c.fit.epochs, results.len()));
+    let seconds: f64 = results.iter().map(|r| r.seconds).sum();
+    md.push_str(&format!("Training time: {:.1} min.\n\n", seconds / 60.0));
+    if !figures.is_empty() {
+        md.push_str("| figure | folds | UAR % (mean ± std) | WAR % (mean ± std) |\n|---|---|---|---|\n");
+        for f in &figures {
+            md.push_str(&format!(
+                "| {} | {} | {:.2} ± {:.2} | {:.2} ± {:.2} |\n",
+                f.name,
+                f.folds,
+                100.0 * f.uar.0,
+                100.0 * f.uar.1,
+                100.0 * f.war.0,
+                100.0 * f.war.1
+            ));
+        }
+        for f in &figures {
+            md.push_str(&format!("\n## {}\n\nPer-class recall (pooled over folds):\n\n", f.name));
+            md.push_str(&format!("| {} |\n|{}\n", corpus.labels.join(" | "), "---|".repeat(corpus.labels.len())));
+            let recalls: Vec<String> = f.recalls.iter().map(|r| format!("{:.1}", 100.0 * r)).collect();
+            md.push_str(&format!(
+                "| {} |\n\nConfusion matrix (rows true, columns predicted):\n\n",
+                recalls.join(" | ")
+            ));
+            md.push_str(&format!("| | {} |\n|---|{}\n", corpus.labels.join(" | "), "---|".repeat(corpus.labels.len())));
+            for (label, row) in corpus.labels.iter().zip(&f.confusion) {
+                let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+                md.push_str(&format!("| {label} | {} |\n", cells.join(" | ")));
+            }
+        }
+        if let Some(f) = figures.first() {
+            confusion_svg(&run.dir.join("confusion.svg"), &corpus.labels, &f.confusion)?;
+            md.push_str("\n![confusion matrix](confusion.svg)\n");
+        }
+    }
+    let logs = read_logs(&run.dir.join("metrics.jsonl"));
+    if !logs.is_empty() {
+        curves_svg(&run.dir.join("curves.svg"), &logs)?;
+        md.push_str("\n![training curves](curves.svg)\n");
+    }
+    if matches!(c.protocol, Protocol::Final) || results.len() == 1 {
+        md.push_str("\nWeights: `weights/` (model.bpk + model.json).\n");
+    }
+    if !corpus.unreadable.is_empty() || !corpus.skipped.is_empty() {
+        md.push_str("\n## Files not used\n\n");
+        for (path, why) in corpus.unreadable.iter().chain(&corpus.skipped) {
+            md.push_str(&format!("- `{path}`: {why}\n"));
+        }
+    }
+    std::fs::write(run.dir.join("report.md"), &md).map_err(|e| format!("report.md: {e}"))?;
+    let summary = figures
+        .iter()
+        .map(|f| {
+            format!("{}: UAR {:.2}% WAR {:.2}% over {} fold(s)", f.name, 100.0 * f.uar.0, 100.0 * f.war.0, f.folds)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok(Written { summary: if summary.is_empty() { "training finished".into() } else { summary } })
+}
+
+/// (fold, log) per line of metrics.jsonl.
+fn read_logs(path: &Path) -> Vec<(String, EpochLog)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).ok()?;
+            let fold = v["fold"].as_str()?.to_string();
+            Some((fold, serde_json::from_value(v).ok()?))
+        })
+        .collect()
+}
+
+fn plot_error(e: impl std::fmt::Display) -> String {
+    format!("plot: {e}")
+}
+
+/// Mean training loss and mean test WAR over folds, per epoch.
+fn curves_svg(path: &Path, logs: &[(String, EpochLog)]) -> Result<(), String> {
+    let epochs = logs.iter().map(|(_, l)| l.epoch).max().unwrap_or(1);
+    let mean_at = |f: &dyn Fn(&EpochLog) -> Option<f64>| -> Vec<(f64, f64)> {
+        (1..=epochs)
+            .filter_map(|e| {
+                let v: Vec<f64> = logs.iter().filter(|(_, l)| l.epoch == e).filter_map(|(_, l)| f(l)).collect();
+                (!v.is_empty()).then(|| (e as f64, v.iter().sum::<f64>() / v.len() as f64))
+            })
+            .collect()
+    };
+    let loss = mean_at(&|l| Some(l.loss));
+    let test = mean_at(&|l| l.scores.iter().find(|(n, _)| n == "test").map(|(_, s)| s.war));
+    let val = mean_at(&|l| l.scores.iter().find(|(n, _)| n == "validation").map(|(_, s)| s.war));
+    let root = SVGBackend::new(path, (800, 420)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_error)?;
+    let (left, right) = root.split_horizontally(400);
+    let max_loss = loss.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-3);
+    let mut chart = ChartBuilder::on(&left)
+        .caption("training loss", ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(45)
+        .build_cartesian_2d(1f64..epochs.max(2) as f64, 0f64..max_loss * 1.05)
+        .map_err(plot_error)?;
+    chart.configure_mesh().x_desc("epoch").draw().map_err(plot_error)?;
+    chart.draw_series(LineSeries::new(loss, &BLUE)).map_err(plot_error)?;
+    let mut chart = ChartBuilder::on(&right)
+        .caption("accuracy (WAR)", ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(45)
+        .build_cartesian_2d(1f64..epochs.max(2) as f64, 0f64..1f64)
+        .map_err(plot_error)?;
+    chart.configure_mesh().x_desc("epoch").draw().map_err(plot_error)?;
+    if !test.is_empty() {
+        chart
+            .draw_series(LineSeries::new(test, &RED))
+            .map_err(plot_error)?
+            .label("test")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], RED));
+    }
+    if !val.is_empty() {
+        chart
+            .draw_series(LineSeries::new(val, &GREEN))
+            .map_err(plot_error)?
+            .label("validation")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], GREEN));
+    }
+    chart.configure_series_labels().border_style(BLACK).draw().map_err(plot_error)?;
+    root.present().map_err(plot_error)
+}
+
+/// Row-normalised confusion heatmap with counts.
+fn confusion_svg(path: &Path, labels: &[String], confusion: &[Vec<usize>]) -> Result<(), String> {
+    let n = labels.len();
+    let cell = 60;
+    let margin = 110;
+    let root =
+        SVGBackend::new(path, ((margin + cell * n + 20) as u32, (margin + cell * n + 20) as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_error)?;
+    let style = ("sans-serif", 14).into_font();
+    for (r, row) in confusion.iter().enumerate() {
+        let total: usize = row.iter().sum::<usize>().max(1);
+        for (c, &v) in row.iter().enumerate() {
+            let share = v as f64 / total as f64;
+            let shade = (255.0 * (1.0 - share)) as u8;
+            let (x, y) = ((margin + c * cell) as i32, (margin + r * cell) as i32);
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cell as i32, y + cell as i32)],
+                RGBColor(shade, shade, 255).filled(),
+            ))
+            .map_err(plot_error)?;
+            let color = if share > 0.5 { WHITE } else { BLACK };
+            root.draw(&Text::new(v.to_string(), (x + 20, y + 22), style.clone().color(&color))).map_err(plot_error)?;
+        }
+        root.draw(&Text::new(labels[r].clone(), (5, (margin + r * cell + 22) as i32), style.clone()))
+            .map_err(plot_error)?;
+    }
+    for (c, label) in labels.iter().enumerate() {
+        root.draw(&Text::new(label.clone(), ((margin + c * cell + 5) as i32, margin as i32 - 20), style.clone()))
+            .map_err(plot_error)?;
+    }
+    root.draw(&Text::new("rows: true, columns: predicted", (5, 10), style)).map_err(plot_error)?;
+    root.present().map_err(plot_error)
+}
