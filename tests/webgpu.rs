@@ -37,7 +37,7 @@ async fn keras_logits_on_webgpu() {
     let (shape, x) = npy(fixture_bytes!("keras_input.npy"));
     let (_, want) = npy(fixture_bytes!("keras_logits.npy"));
     let input = Tensor::<3>::from_data(TensorData::new(x, [shape[0], shape[1], shape[2]]), &device);
-    let got = model.forward(input).into_data_async().await.unwrap().to_vec::<f32>().unwrap();
+    let got = model.forward(input).into_data_async().await.unwrap().try_to_vec::<f32>().unwrap();
     let diff = max_abs_diff(&got, &want);
     web_sys_log(&format!("webgpu: ran on the WebGPU adapter; max |ours - keras| = {diff:.2e}"));
     assert!(diff <= 1e-4, "max |ours - keras| on WebGPU = {diff}");

@@ -23,12 +23,5 @@ pub fn read(dir: &Path) -> Result<Corpus, CorpusError> {
             }
         }
     }
-    Ok(Corpus {
-        name: "casia".into(),
-        root: dir.into(),
-        labels: labels(LABELS),
-        items,
-        clip_samples: CLIP_SAMPLES,
-        skipped,
-    })
+    Ok(Corpus::from_items("casia", dir, labels(LABELS), items, CLIP_SAMPLES, skipped))
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Corpus, CorpusError, Item, audio_files, by_label, file_name, labels};
+use super::{Corpus, CorpusError, Item, audio_files, file_name, labels};
 
 const LABELS: &[&str] = &["angry", "boredom", "disgust", "fear", "happy", "neutral", "sad"];
 pub const CLIP_SAMPLES: usize = 96_000;
@@ -23,12 +23,5 @@ pub fn read(dir: &Path) -> Result<Corpus, CorpusError> {
             _ => skipped.push((path, "name is not an EmoDB name (SSTTTEV.wav)".to_string())),
         }
     }
-    Ok(Corpus {
-        name: "emodb".into(),
-        root,
-        labels: labels(LABELS),
-        items: by_label(items),
-        clip_samples: CLIP_SAMPLES,
-        skipped,
-    })
+    Ok(Corpus::from_items("emodb", &root, labels(LABELS), items, CLIP_SAMPLES, skipped))
 }

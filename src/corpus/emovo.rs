@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Corpus, CorpusError, Item, audio_files, by_label, file_name, labels, subdirs};
+use super::{Corpus, CorpusError, Item, audio_files, file_name, labels, subdirs};
 
 const LABELS: &[&str] = &["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"];
 pub const CLIP_SAMPLES: usize = 96_000;
@@ -25,14 +25,7 @@ pub fn read(dir: &Path) -> Result<Corpus, CorpusError> {
             }
         }
     }
-    Ok(Corpus {
-        name: "emovo".into(),
-        root: dir.into(),
-        labels: labels(LABELS),
-        items: by_label(items),
-        clip_samples: CLIP_SAMPLES,
-        skipped,
-    })
+    Ok(Corpus::from_items("emovo", dir, labels(LABELS), items, CLIP_SAMPLES, skipped))
 }
 
 #[cfg(test)]

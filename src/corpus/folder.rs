@@ -22,12 +22,5 @@ pub fn read(dir: &Path) -> Result<Corpus, CorpusError> {
     if labels.is_empty() {
         return Err(CorpusError::Empty(dir.into()));
     }
-    Ok(Corpus {
-        name: "folder".into(),
-        root: dir.into(),
-        labels,
-        items,
-        clip_samples: CLIP_SAMPLES,
-        skipped: Vec::new(),
-    })
+    Ok(Corpus::from_items("folder", dir, labels, items, CLIP_SAMPLES, Vec::new()))
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{Corpus, CorpusError, Item, by_label, file_name, labels};
+use super::{Corpus, CorpusError, Item, file_name, labels};
 
 const LABELS: &[&str] = &["angry", "happy", "neutral", "sad"];
 pub const CLIP_SAMPLES: usize = 310_000;
@@ -64,14 +64,7 @@ pub fn read(dir: &Path) -> Result<Corpus, CorpusError> {
             }
         }
     }
-    Ok(Corpus {
-        name: "iemocap".into(),
-        root: dir.into(),
-        labels: labels(LABELS),
-        items: by_label(items),
-        clip_samples: CLIP_SAMPLES,
-        skipped,
-    })
+    Ok(Corpus::from_items("iemocap", dir, labels(LABELS), items, CLIP_SAMPLES, skipped))
 }
 
 #[cfg(test)]

@@ -58,6 +58,20 @@ pub struct Corpus {
 }
 
 impl Corpus {
+    /// A corpus from its items, grouped class by class in label order (each class keeps its
+    /// natural order).
+    pub(crate) fn from_items(
+        name: &str,
+        root: &Path,
+        labels: Vec<String>,
+        mut items: Vec<Item>,
+        clip_samples: usize,
+        skipped: Vec<(PathBuf, String)>,
+    ) -> Self {
+        items.sort_by_key(|i| i.label);
+        Self { name: name.into(), root: root.into(), labels, items, clip_samples, skipped }
+    }
+
     /// Read corpus `name` from `dir`.
     pub fn open(name: &str, dir: &Path) -> Result<Self, CorpusError> {
         if !dir.is_dir() {
@@ -173,12 +187,6 @@ pub(crate) fn sort_natural(paths: &mut [PathBuf]) {
 
 pub(crate) fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-/// Group items class by class in label order, keeping each class's order.
-pub(crate) fn by_label(mut items: Vec<Item>) -> Vec<Item> {
-    items.sort_by_key(|i| i.label);
-    items
 }
 
 pub(crate) fn labels(names: &[&str]) -> Vec<String> {

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Corpus, CorpusError, Item, audio_files, by_label, file_name, labels, subdirs};
+use super::{Corpus, CorpusError, Item, audio_files, file_name, labels, subdirs};
 
 const LABELS: &[&str] = &["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"];
 pub const CLIP_SAMPLES: usize = 130_000;
@@ -38,14 +38,7 @@ pub fn read(dir: &Path) -> Result<Corpus, CorpusError> {
             _ => skipped.push((path, "name is not a SAVEE name (DC_a01.wav or DC/a01.wav)".to_string())),
         }
     }
-    Ok(Corpus {
-        name: "savee".into(),
-        root: dir.into(),
-        labels: labels(LABELS),
-        items: by_label(items),
-        clip_samples: CLIP_SAMPLES,
-        skipped,
-    })
+    Ok(Corpus::from_items("savee", dir, labels(LABELS), items, CLIP_SAMPLES, skipped))
 }
 
 #[cfg(test)]

@@ -1,0 +1,150 @@
+//! Audio into the page: dropped or picked files, and the microphone.
+//!
+//! Files go through the same Rust decoder as the CLI (WAV, FLAC, MP3, Ogg Vorbis, AIFF), so the
+//! page's MFCCs equal `timnet mfcc`'s; only what it cannot read (WebM/Opus, AAC…) is decoded by
+//! the browser, at the browser's rate, before the shared Rust resampler.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use timnet::audio::{AudioError, Prepared, prepare, prepare_samples};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    AudioContext, AudioWorkletNode, AudioWorkletNodeOptions, MediaStream, MediaStreamConstraints,
+    MediaTrackConstraints, MessageEvent, OfflineAudioContext,
+};
+
+/// The rate the browser decodes at when our decoder cannot read a file.
+const BROWSER_DECODE_RATE: f32 = 48_000.0;
+
+pub async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buffer = JsFuture::from(file.array_buffer()).await.map_err(describe)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Decode and prepare a file's bytes; the decoder used is named in the notes when it was the
+/// browser's.
+pub async fn prepare_file(bytes: &[u8]) -> Result<Prepared, String> {
+    match prepare(bytes) {
+        Ok(prepared) => Ok(prepared),
+        Err(AudioError::NotAudio(_)) => {
+            let (samples, rate) = browser_decode(bytes)
+                .await
+                .map_err(|_| AudioError::NotAudio("the browser cannot decode it either".into()).to_string())?;
+            let mut prepared = prepare_samples(&samples, 1, rate).map_err(|e| e.to_string())?;
+            prepared.notes.push("Decoded by the browser (a format our decoder does not read).".into());
+            Ok(prepared)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The browser's decoder (decodeAudioData), downmixed by the channel mean.
+async fn browser_decode(bytes: &[u8]) -> Result<(Vec<f32>, u32), JsValue> {
+    let buffer = js_sys::Uint8Array::from(bytes).buffer();
+    let context =
+        OfflineAudioContext::new_with_number_of_channels_and_length_and_sample_rate(1, 1, BROWSER_DECODE_RATE)?;
+    let decoded: web_sys::AudioBuffer = JsFuture::from(context.decode_audio_data(&buffer)?).await?.dyn_into()?;
+    let channels = decoded.number_of_channels().max(1);
+    let mut mono = decoded.get_channel_data(0)?;
+    for c in 1..channels {
+        for (m, x) in mono.iter_mut().zip(decoded.get_channel_data(c)?) {
+            *m += x;
+        }
+    }
+    if channels > 1 {
+        mono.iter_mut().for_each(|m| *m /= channels as f32);
+    }
+    Ok((mono, decoded.sample_rate() as u32))
+}
+
+/// A live microphone capture: raw samples (no echo cancellation, noise suppression or gain
+/// control) pushed by an AudioWorklet into `samples`.
+pub struct Recorder {
+    context: AudioContext,
+    stream: MediaStream,
+    node: AudioWorkletNode,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    pub samples: Rc<RefCell<Vec<f32>>>,
+    pub rate: u32,
+}
+
+impl Recorder {
+    pub async fn start() -> Result<Recorder, String> {
+        let window = web_sys::window().ok_or("no window")?;
+        let devices = window.navigator().media_devices().map_err(
+            |_| "This browser gives no access to a microphone (the page must be served over https or localhost).",
+        )?;
+        let track = MediaTrackConstraints::new();
+        track.set_echo_cancellation_bool(false);
+        track.set_noise_suppression_bool(false);
+        track.set_auto_gain_control_bool(false);
+        track.set_channel_count_i32(1);
+        let constraints = MediaStreamConstraints::new();
+        constraints.set_audio_media_track_constraints(&track);
+        constraints.set_video_bool(false);
+        let request = devices.get_user_media_with_constraints(&constraints).map_err(describe)?;
+        let stream: MediaStream =
+            JsFuture::from(request).await.map_err(microphone_error)?.dyn_into().map_err(describe)?;
+
+        let context = AudioContext::new().map_err(describe)?;
+        JsFuture::from(context.resume().map_err(describe)?).await.map_err(describe)?;
+        let worklet = context.audio_worklet().map_err(describe)?;
+        JsFuture::from(worklet.add_module("capture-worklet.js").map_err(describe)?).await.map_err(describe)?;
+        let source = context.create_media_stream_source(&stream).map_err(describe)?;
+        let options = AudioWorkletNodeOptions::new();
+        options.set_number_of_inputs(1);
+        options.set_number_of_outputs(1);
+        let node = AudioWorkletNode::new_with_options(&context, "capture-processor", &options).map_err(describe)?;
+        let samples = Rc::new(RefCell::new(Vec::new()));
+        let sink = samples.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            sink.borrow_mut().extend(js_sys::Float32Array::new(&event.data()).to_vec());
+        });
+        node.port().map_err(describe)?.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        source.connect_with_audio_node(&node).map_err(describe)?;
+        // The worklet must be pulled by the graph; a muted gain keeps it running without echo.
+        let mute = context.create_gain().map_err(describe)?;
+        mute.gain().set_value(0.0);
+        node.connect_with_audio_node(&mute).map_err(describe)?;
+        mute.connect_with_audio_node(&context.destination()).map_err(describe)?;
+        let rate = context.sample_rate() as u32;
+        Ok(Recorder { context, stream, node, _on_message: on_message, samples, rate })
+    }
+
+    /// Stop capturing and release the microphone; returns everything recorded.
+    pub fn stop(&self) -> Vec<f32> {
+        if let Ok(port) = self.node.port() {
+            port.set_onmessage(None);
+        }
+        for track in self.stream.get_tracks().iter() {
+            track.unchecked_into::<web_sys::MediaStreamTrack>().stop();
+        }
+        let _ = self.context.close();
+        self.samples.take()
+    }
+}
+
+fn microphone_error(error: JsValue) -> String {
+    let name = error.dyn_ref::<web_sys::DomException>().map(|e| e.name()).unwrap_or_default();
+    match name.as_str() {
+        "NotAllowedError" | "SecurityError" => {
+            "Microphone access was denied. Allow it in the browser's site settings, or drop a file instead.".into()
+        }
+        "NotFoundError" | "OverconstrainedError" => {
+            "No microphone was found. Connect one, or drop a file instead.".into()
+        }
+        "NotReadableError" => "The microphone is busy in another program.".into(),
+        _ => format!("The microphone could not be opened: {}", describe(error)),
+    }
+}
+
+pub fn describe(error: JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
+}

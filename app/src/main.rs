@@ -1,0 +1,3 @@
+fn main() {
+    timnet_app::mount();
+}

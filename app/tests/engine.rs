@@ -1,0 +1,53 @@
+//! The page's engine in a real browser (wasm32 only): it picks WebGPU exactly when the browser
+//! offers an adapter, falls back to the CPU by itself otherwise, and analyses a file with the
+//! shipped weights through the same decoder, resampler and MFCC as the CLI.
+#![cfg(target_arch = "wasm32")]
+
+use timnet_app::audio_in::prepare_file;
+use timnet_app::engine::{Backend, Engine, webgpu_adapter};
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const EMODB_ANGRY: &[u8] =
+    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/emodb/wav/03a01Wa.wav"));
+
+#[wasm_bindgen_test]
+async fn engine_picks_its_backend_by_itself_and_analyses_a_file() {
+    let adapter = webgpu_adapter().await.is_ok();
+    let engine = Engine::start(true, |_| {}).await.expect("the engine starts");
+    console_log!("app: backend {} (adapter offered: {adapter}; note: {:?})", engine.backend, engine.note);
+    if adapter {
+        assert_eq!(engine.backend, Backend::WebGpu, "{:?}", engine.note);
+    } else {
+        assert_eq!(engine.backend, Backend::Cpu);
+        assert!(engine.note.as_deref().is_some_and(|n| n.contains("CPU")), "{:?}", engine.note);
+    }
+    let prepared = prepare_file(EMODB_ANGRY).await.expect("EmoDB decodes");
+    let analysis = engine.analyzer.analyse(&prepared).await.expect("analysis");
+    assert_eq!(analysis.labels.len(), 7);
+    let total: f32 = analysis.probabilities.iter().sum();
+    assert!((total - 1.0).abs() < 1e-4, "probabilities sum to {total}");
+    let inspection = engine.analyzer.inspect(&prepared.samples).await.expect("inspection");
+    assert_eq!(inspection.gates.len(), 8);
+    assert_eq!(inspection.frames, 188);
+    // The contributions and the bias add up to the logits.
+    for k in 0..7 {
+        let sum: f32 = inspection.contributions.iter().map(|row| row[k]).sum::<f32>() + inspection.bias[k];
+        assert!((sum - inspection.logits[k]).abs() < 1e-3, "class {k}: {sum} vs {}", inspection.logits[k]);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_cpu_path_works_when_webgpu_is_not_wanted() {
+    let engine = Engine::start(false, |_| {}).await.expect("the engine starts");
+    assert_eq!(engine.backend, Backend::Cpu);
+}
+
+#[wasm_bindgen_test]
+async fn files_the_decoder_cannot_read_get_a_message() {
+    let error = prepare_file(b"definitely not audio").await.unwrap_err();
+    assert!(error.contains("not an audio file"), "{error}");
+    let empty = prepare_file(b"").await.unwrap_err();
+    assert_eq!(empty, "the file is empty");
+}

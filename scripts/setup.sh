@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what building and testing need, each only when missing, so it is quick to run again:
+# Debian's chromium, chromium-driver and binaryen (wasm-opt), the wasm32 target, the
+# wasm-bindgen CLI (the version in Cargo.lock) and, for `serve`, trunk — pinned so that neither
+# downloads tools of its own.
+#   scripts/setup.sh test | serve
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
+TRUNK=0.21.14
+export PATH="$HOME/.cargo/bin:$PATH"
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo=sudo
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v wasm-opt >/dev/null || missing+=(binaryen)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+# `--locked` fails for wasm-bindgen-cli (a locked dependency is missing from the registry).
+if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$WASM_BINDGEN" ]; then
+  echo "setup: installing wasm-bindgen-cli $WASM_BINDGEN"
+  cargo install --quiet wasm-bindgen-cli --version "=$WASM_BINDGEN"
+fi
+if [ "${1:-}" = serve ] && [ "$(trunk --version 2>/dev/null | cut -d' ' -f2)" != "$TRUNK" ]; then
+  echo "setup: installing trunk $TRUNK"
+  cargo install --quiet --locked trunk --version "=$TRUNK"
+fi

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Every test: native, then wasm32 in headless Chromium, once with WebGPU and once without (the
+# CPU fallback). Run through `./dev test`, which installs the tools first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+logs=target/test-logs
+mkdir -p "$logs"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "native tests"
+cargo test -p timnet 2>&1 | tee "$logs/native.txt"
+
+# wasm-bindgen-test-runner drives Chromium through chromedriver with the options in
+# webdriver.json in each crate's directory. The core crate and the app are tested together so that both builds share one
+# feature set (and one compilation of burn).
+wasm_tests() {
+  local flags=$1 log=$2
+  printf '{"goog:chromeOptions": {"binary": "%s", "args": ["--no-sandbox", "--headless=new", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update"%s]}}\n' \
+    "$CHROMIUM" "$flags" | tee webdriver.json > app/webdriver.json
+  trap 'rm -f webdriver.json app/webdriver.json' RETURN
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner WASM_BINDGEN_TEST_TIMEOUT=900 \
+    cargo test --target wasm32-unknown-unknown -p timnet -p timnet-app --no-default-features --features timnet/wgpu --tests -- --nocapture 2>&1 | tee "$log"
+}
+
+step "wasm32 tests in headless Chromium with WebGPU (--enable-unsafe-webgpu: SwiftShader's adapter)"
+wasm_tests ', "--enable-unsafe-webgpu"' "$logs/wasm-webgpu.txt"
+grep -q "webgpu: ran on the WebGPU adapter" "$logs/wasm-webgpu.txt" || { echo "FAIL: the WebGPU path did not run"; exit 1; }
+grep -q "app: backend WebGPU" "$logs/wasm-webgpu.txt" || { echo "FAIL: the page's engine did not pick WebGPU"; exit 1; }
+
+step "wasm32 tests in headless Chromium without WebGPU (the automatic CPU fallback)"
+wasm_tests '' "$logs/wasm-cpu.txt"
+grep -q "webgpu: no adapter" "$logs/wasm-cpu.txt" || { echo "FAIL: a browser without the flag still offered an adapter"; exit 1; }
+grep -q "app: backend CPU" "$logs/wasm-cpu.txt" || { echo "FAIL: the page's engine did not fall back to the CPU"; exit 1; }
