@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Install what building and testing need, each only when missing, so it is quick to run again:
 # Debian's chromium, chromium-driver and binaryen (wasm-opt), the wasm32 target, the
-# wasm-bindgen CLI (the version in Cargo.lock) and, for `serve`, trunk — pinned so that neither
-# downloads tools of its own.
-#   scripts/setup.sh test | serve
+# wasm-bindgen CLI (the version in Cargo.lock) and trunk — pinned so that neither downloads
+# tools of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +29,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$WASM_BINDGEN" 
   echo "setup: installing wasm-bindgen-cli $WASM_BINDGEN"
   cargo install --quiet wasm-bindgen-cli --version "=$WASM_BINDGEN"
 fi
-if [ "${1:-}" = serve ] && [ "$(trunk --version 2>/dev/null | cut -d' ' -f2)" != "$TRUNK" ]; then
+if [ "$(trunk --version 2>/dev/null | cut -d' ' -f2)" != "$TRUNK" ]; then
   echo "setup: installing trunk $TRUNK"
   cargo install --quiet --locked trunk --version "=$TRUNK"
 fi

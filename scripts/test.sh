@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: native, then wasm32 in headless Chromium, once with WebGPU and once without (the
-# CPU fallback). Run through `./dev test`, which installs the tools first.
+# CPU fallback), then the page built by trunk, end to end. Run through `./dev test`, which
+# installs the tools first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -35,3 +36,8 @@ step "wasm32 tests in headless Chromium without WebGPU (the automatic CPU fallba
 wasm_tests '' "$logs/wasm-cpu.txt"
 grep -q "webgpu: no adapter" "$logs/wasm-cpu.txt" || { echo "FAIL: a browser without the flag still offered an adapter"; exit 1; }
 grep -q "app: backend CPU" "$logs/wasm-cpu.txt" || { echo "FAIL: the page's engine did not fall back to the CPU"; exit 1; }
+
+step "the page, built by trunk, end to end in headless Chromium (file, fake microphone, privacy)"
+trunk --skip-version-check build
+CHROMIUM="$CHROMIUM" cargo test -p timnet-e2e -- --nocapture 2>&1 | tee "$logs/e2e.txt"
+echo "screenshot: target/e2e/page.png"

@@ -1,0 +1,194 @@
+//! The built page (dist/) in a real headless Chromium, driven through chromedriver: load it,
+//! drop an EmoDB recording, check every drawing, record from a fake microphone until the live
+//! timeline moves, and prove that no request left the page's origin.
+//!
+//! Run by scripts/test.sh after `trunk build --release`; `TIMNET_DIST` overrides dist/.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use thirtyfour::prelude::*;
+use thirtyfour::{ChromiumLikeCapabilities, LoggingPrefsLogLevel};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// A minimal static file server for dist/ on a free loopback port.
+fn serve(dir: PathBuf) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let dir = dir.clone();
+            std::thread::spawn(move || respond(stream, &dir));
+        }
+    });
+    port
+}
+
+fn respond(mut stream: TcpStream, dir: &Path) {
+    let mut line = String::new();
+    if BufReader::new(&stream).read_line(&mut line).is_err() {
+        return;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").split('?').next().unwrap_or("/");
+    let path = if path == "/" { "/index.html" } else { path };
+    let file = dir.join(path.trim_start_matches('/'));
+    let (status, body) = match (path.contains(".."), std::fs::read(&file)) {
+        (false, Ok(body)) => ("200 OK", body),
+        _ => ("404 Not Found", b"not found".to_vec()),
+    };
+    let kind = match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css",
+        _ => "application/octet-stream",
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(&body);
+}
+
+struct Process(Child);
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn wait_for(driver: &WebDriver, css: &str, seconds: u64) -> WebDriverResult<WebElement> {
+    driver.query(By::Css(css)).wait(Duration::from_secs(seconds), Duration::from_millis(250)).first().await
+}
+
+/// True when the canvas has pixels that are not plain white.
+async fn canvas_drawn(driver: &WebDriver, testid: &str) -> WebDriverResult<bool> {
+    let script = format!(
+        "const c = document.querySelector('[data-testid={testid}]'); if (!c) return false; \
+         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+         let coloured = 0; for (let i = 0; i < d.length; i += 4) {{ if (d[i] < 240 || d[i+1] < 240 || d[i+2] < 240) coloured++; }} \
+         return coloured > c.width * c.height / 4;"
+    );
+    driver.execute(&script, Vec::new()).await?.convert()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_answers_a_file_and_the_microphone_privately() -> WebDriverResult<()> {
+    let root = workspace();
+    let dist = std::env::var_os("TIMNET_DIST").map(PathBuf::from).unwrap_or_else(|| root.join("dist"));
+    assert!(dist.join("index.html").is_file(), "build the page first: trunk build --release ({})", dist.display());
+    let origin = format!("http://127.0.0.1:{}", serve(dist));
+    let driver_port = free_port();
+    let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let _driver_process = Process(
+        Command::new(chromedriver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver"),
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    let wav = root.join("../shared/data/emodb/wav/03a01Wa.wav").canonicalize().expect("EmoDB in ../shared/data");
+    let mut caps = DesiredCapabilities::chrome();
+    if let Ok(binary) = std::env::var("CHROMIUM") {
+        caps.set_binary(&binary)?;
+    }
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,1800",
+        "--enable-unsafe-webgpu",
+        "--autoplay-policy=no-user-gesture-required",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+    ] {
+        caps.add_arg(arg)?;
+    }
+    caps.add_arg(&format!("--use-file-for-fake-audio-capture={}", wav.display()))?;
+    caps.set_logging_prefs("performance", LoggingPrefsLogLevel::All)?;
+    let driver = WebDriver::new(format!("http://127.0.0.1:{driver_port}"), caps).await?;
+    let result = exercise(&driver, &origin, &wav).await;
+    let shot = root.join("target/e2e");
+    std::fs::create_dir_all(&shot).ok();
+    driver.screenshot(&shot.join("page.png")).await.ok();
+    driver.quit().await?;
+    result
+}
+
+async fn exercise(driver: &WebDriver, origin: &str, wav: &Path) -> WebDriverResult<()> {
+    driver.goto(format!("{origin}/")).await?;
+    // Ready once the model has loaded and (on WebGPU) compiled its shaders.
+    driver
+        .query(By::XPath("//*[@data-testid='status'][starts-with(., 'Ready')]"))
+        .wait(Duration::from_secs(300), Duration::from_millis(500))
+        .first()
+        .await?;
+    let backend = driver.find(By::Css("[data-testid=backend]")).await?.text().await?;
+    println!("page reports: {backend}");
+    assert!(backend.contains("WebGPU") || backend.contains("CPU"), "{backend}");
+
+    // A dropped (here: picked) file.
+    driver.find(By::Css("[data-testid=file-input]")).await?.send_keys(wav.to_str().unwrap()).await?;
+    let top = wait_for(driver, "[data-testid=top]", 300).await?.text().await?;
+    println!("03a01Wa.wav: {top}");
+    let bars = driver.find_all(By::Css("[data-testid=detail] [data-testid=probabilities] .prob")).await?;
+    assert_eq!(bars.len(), 7, "one bar per emotion");
+    wait_for(driver, "[data-testid=fusion] .wbar", 60).await?;
+    for canvas in ["mfcc", "attention-forward", "attention-backward"] {
+        assert!(canvas_drawn(driver, canvas).await?, "{canvas} is drawn");
+    }
+    let scales = driver.find_all(By::Css("[data-testid=fusion] .wbar")).await?.len();
+    assert_eq!(scales, 8, "one fusion weight per block");
+
+    // The microphone (Chromium's fake device playing the same file) until the live timeline moves.
+    driver.find(By::Css("[data-testid=record]")).await?.click().await?;
+    driver
+        .query(By::Css("[data-testid=live-timeline] polyline"))
+        .wait(Duration::from_secs(120), Duration::from_millis(250))
+        .first()
+        .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rate = driver.find(By::Css("[data-testid=live-rate]")).await?.text().await?;
+    println!("live timeline: {rate}");
+    driver.find(By::Css("[data-testid=record]")).await?.click().await?;
+    driver
+        .query(By::XPath("//li[@data-testid='entry'][contains(., 'Recording 1')]//*[@data-testid='top']"))
+        .wait(Duration::from_secs(300), Duration::from_millis(250))
+        .first()
+        .await?;
+
+    // Privacy: every request the browser made went to the page's own origin.
+    let log = driver.get_log("performance").await?;
+    let mut urls = Vec::new();
+    for entry in log {
+        let message: serde_json::Value = serde_json::from_str(&entry.message).unwrap_or_default();
+        if message["message"]["method"] == "Network.requestWillBeSent" {
+            urls.push(message["message"]["params"]["request"]["url"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    assert!(!urls.is_empty(), "the performance log recorded the page's own requests");
+    let foreign: Vec<&String> =
+        urls.iter().filter(|u| !(u.starts_with(origin) || u.starts_with("data:") || u.starts_with("blob:"))).collect();
+    println!("requests: {} (all to {origin}: {})", urls.len(), foreign.is_empty());
+    assert!(foreign.is_empty(), "requests left the origin: {foreign:?}");
+    Ok(())
+}
