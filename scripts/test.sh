@@ -39,5 +39,5 @@ grep -q "app: backend CPU" "$logs/wasm-cpu.txt" || { echo "FAIL: the page's engi
 
 step "the page, built by trunk, end to end in headless Chromium (file, fake microphone, privacy)"
 trunk --skip-version-check build
-CHROMIUM="$CHROMIUM" cargo test -p timnet-e2e -- --nocapture 2>&1 | tee "$logs/e2e.txt"
+CHROMIUM="$CHROMIUM" cargo test -p timnet-e2e --test page -- --nocapture 2>&1 | tee "$logs/e2e.txt"
 echo "screenshot: target/e2e/page.png"
