@@ -95,7 +95,6 @@ impl Corpus {
             return Err(CorpusError::Empty(self.root.clone()));
         }
         let mut present: Vec<usize> = self.items.iter().map(|i| i.label).collect();
-        present.dedup();
         present.sort_unstable();
         present.dedup();
         if present.len() < 2 {

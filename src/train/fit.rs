@@ -70,7 +70,7 @@ pub fn run_epoch(
     fold: u64,
     device: &Device,
 ) -> EpochLog {
-    let started = web_time();
+    let started = seconds_now();
     let epoch = state.epochs_done;
     let mut order = train.to_vec();
     shuffle(&mut order, mix(&[options.seed, fold, epoch as u64]));
@@ -94,7 +94,7 @@ pub fn run_epoch(
         .filter(|(_, set)| !set.is_empty())
         .map(|(name, set)| (name.to_string(), score(&valid, data, set, device)))
         .collect();
-    EpochLog { epoch: epoch + 1, loss: total / train.len().max(1) as f64, seconds: web_time() - started, scores }
+    EpochLog { epoch: epoch + 1, loss: total / train.len().max(1) as f64, seconds: seconds_now() - started, scores }
 }
 
 /// Predicted labels of `set` by an inference-mode model.
@@ -128,6 +128,6 @@ fn smoothed_targets(data: &Dataset, rows: &[usize], classes: usize, alpha: f32, 
     Tensor::from_data(TensorData::new(y, [rows.len(), classes]), device)
 }
 
-fn web_time() -> f64 {
+fn seconds_now() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
