@@ -4,5 +4,6 @@
 # speed; `--release` adds LTO and wasm-opt for the smallest download, at the cost of a long build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+# cargo install puts tools in $CARGO_INSTALL_ROOT/bin when it is set, else in $CARGO_HOME/bin.
+export PATH="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin:$PATH"
 exec trunk --skip-version-check serve "$@"

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 WASM_BINDGEN=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 TRUNK=0.21.14
-export PATH="$HOME/.cargo/bin:$PATH"
+# cargo install puts tools in $CARGO_INSTALL_ROOT/bin when it is set, else in $CARGO_HOME/bin.
+export PATH="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin:$PATH"
 
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
