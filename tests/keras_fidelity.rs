@@ -5,18 +5,11 @@ mod common;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use common::{max_abs_diff, npy};
-use timnet::model::{KerasWeights, TimNet, TimNetConfig};
+use common::{keras_model, max_abs_diff, npy};
+use timnet::model::{KerasWeights, TimNetConfig};
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
-
-fn keras_model(device: &Device) -> TimNet {
-    let layout = std::str::from_utf8(fixture_bytes!("keras_weights.json")).unwrap();
-    let (_, flat) = npy(fixture_bytes!("keras_weights.npy"));
-    let weights = KerasWeights::from_flat(layout, &flat).expect("fixture layout");
-    weights.apply(TimNetConfig::default().init(device)).expect("weights fit the default model")
-}
 
 pub fn keras_logits_on(device: &Device) -> f32 {
     let model = keras_model(device);

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use timnet::corpus::Corpus;
 use timnet::model::{Ablations, TimNetConfig};
 use timnet::train::data::Dataset;
-use timnet::train::fit::{EpochLog, FitOptions};
+use timnet::train::fit::{Backend, EpochLog, FitOptions};
 use timnet::train::folds::Fold;
 use timnet::train::report;
 use timnet::train::run::{FoldResult, Progress, Protocol, Run, RunConfig};
@@ -28,6 +28,14 @@ enum Select {
     Test,
     /// Also hold out 10% of each training split and report the epoch chosen on it.
     Val,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    /// The fused CPU training step (fast).
+    Cpu,
+    /// burn's autodiff on its flex CPU backend (the straightforward reference; slower).
+    Flex,
 }
 
 #[derive(Parser)]
@@ -79,6 +87,9 @@ struct Args {
     /// Feature cache directory (default ~/.cache/timnet).
     #[arg(long)]
     cache: Option<PathBuf>,
+    /// How the training step is computed.
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendArg,
     /// Plain log lines instead of progress bars.
     #[arg(long)]
     quiet: bool,
@@ -144,7 +155,16 @@ fn run(args: Args) -> Result<ExitCode, String> {
         protocol,
         select_on_validation: args.select == Select::Val,
         model,
-        fit: FitOptions { epochs: args.epochs, batch_size: args.batch_size, seed: args.seed, ..FitOptions::default() },
+        fit: FitOptions {
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            seed: args.seed,
+            backend: match args.backend {
+                BackendArg::Cpu => Backend::Fused,
+                BackendArg::Flex => Backend::Flex,
+            },
+            ..FitOptions::default()
+        },
         command: std::env::args().map(quote).collect::<Vec<_>>().join(" "),
     };
     let run = Run::prepare(&out, config, args.force, args.resume)?;

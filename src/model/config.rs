@@ -63,6 +63,21 @@ impl TimNetConfig {
         !(self.ablations.tcn || self.ablations.no_multiscale || self.ablations.no_dynamic_fusion)
     }
 
+    /// The fixed fusion weights of the ablations without a learned w: all weight on the last
+    /// block (TCN, w/o MS) or a plain average (w/o DF). `None` when w is learned.
+    pub fn fixed_fusion(&self) -> Option<Vec<f32>> {
+        if self.dynamic_fusion() {
+            return None;
+        }
+        let n = self.tabs;
+        let a = &self.ablations;
+        Some(if a.tcn || a.no_multiscale {
+            (0..n).map(|j| if j + 1 == n { 1.0 } else { 0.0 }).collect()
+        } else {
+            vec![1.0 / n as f32; n]
+        })
+    }
+
     /// Checks that the numbers describe a buildable network.
     pub fn validate(&self) -> Result<(), String> {
         let positive = [

@@ -11,8 +11,8 @@ use burn::prelude::*;
 use serde::Deserialize;
 use thiserror::Error;
 
-use super::TimNet;
 use super::tab::param;
+use super::{TimNet, TimNetConfig};
 
 #[derive(Debug, Error)]
 pub enum KerasImportError {
@@ -34,6 +34,37 @@ struct Entry {
     len: usize,
 }
 
+/// Every weight of a model in the reference graph's names and Keras shapes, in its order:
+/// per direction the 1x1 input conv; per block j and direction, two (conv kernel [k, in, out],
+/// bias, BatchNorm gamma, beta, moving mean, moving variance); the fusion vector [tabs, 1];
+/// the dense kernel [in, out] and bias. The same order as tests/fixtures/keras_weights.json.
+pub fn keras_layout(config: &TimNetConfig) -> Vec<(String, Vec<usize>)> {
+    let (f, k) = (config.filters, config.kernel);
+    let directions: &[&str] = if config.bidirectional() { &["fwd", "bwd"] } else { &["fwd"] };
+    let mut layout = Vec::new();
+    for d in directions {
+        layout.push((format!("{d}.in.kernel"), vec![1, config.features, f]));
+        layout.push((format!("{d}.in.bias"), vec![f]));
+    }
+    for j in 0..config.tabs {
+        for d in directions {
+            for c in 0..2 {
+                layout.push((format!("{d}.tab{j}.conv{c}.kernel"), vec![k, f, f]));
+                layout.push((format!("{d}.tab{j}.conv{c}.bias"), vec![f]));
+                for part in ["gamma", "beta", "moving_mean", "moving_variance"] {
+                    layout.push((format!("{d}.tab{j}.bn{c}.{part}"), vec![f]));
+                }
+            }
+        }
+    }
+    if config.dynamic_fusion() {
+        layout.push(("fusion.w".into(), vec![config.tabs, 1]));
+    }
+    layout.push(("dense.kernel".into(), vec![f, config.classes]));
+    layout.push(("dense.bias".into(), vec![config.classes]));
+    layout
+}
+
 /// Keras weights by name, each with its Keras shape.
 pub struct KerasWeights {
     entries: HashMap<String, (Vec<usize>, Vec<f32>)>,
@@ -52,6 +83,93 @@ impl KerasWeights {
             entries.insert(e.name, (e.shape, flat[e.offset..e.offset + e.len].to_vec()));
         }
         Ok(Self { entries })
+    }
+
+    /// From a flat vector laid out as `layout` says (names and shapes in order, no gaps).
+    pub fn from_layout(layout: &[(String, Vec<usize>)], flat: &[f32]) -> Result<Self, KerasImportError> {
+        let total: usize = layout.iter().map(|(_, shape)| shape.iter().product::<usize>()).sum();
+        if total != flat.len() {
+            return Err(KerasImportError::Length(total, flat.len()));
+        }
+        let mut entries = HashMap::new();
+        let mut offset = 0;
+        for (name, shape) in layout {
+            let len = shape.iter().product::<usize>();
+            entries.insert(name.clone(), (shape.clone(), flat[offset..offset + len].to_vec()));
+            offset += len;
+        }
+        Ok(Self { entries })
+    }
+
+    /// The weights of `model` (parameters and running statistics), in Keras's names and shapes.
+    pub fn from_model(model: &TimNet) -> Self {
+        let host = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap_or_default();
+        let mut entries = HashMap::new();
+        let mut put = |name: String, shape: Vec<usize>, values: Vec<f32>| {
+            entries.insert(name, (shape, values));
+        };
+        let conv = |name: &str, conv: &Conv1d| {
+            let [c_out, c_in, k] = conv.weight.val().dims();
+            let burn = host(conv.weight.val().reshape([c_out * c_in * k]));
+            let mut keras = vec![0.0; burn.len()];
+            for t in 0..k {
+                for i in 0..c_in {
+                    for o in 0..c_out {
+                        keras[(t * c_in + i) * c_out + o] = burn[(o * c_in + i) * k + t];
+                    }
+                }
+            }
+            let bias = conv.bias.as_ref().map_or_else(|| vec![0.0; c_out], |b| host(b.val()));
+            (format!("{name}.kernel"), vec![k, c_in, c_out], keras, format!("{name}.bias"), bias)
+        };
+        let mut convs = vec![("fwd.in".to_string(), &model.forward_in)];
+        if let Some(b) = &model.backward_in {
+            convs.push(("bwd.in".to_string(), b));
+        }
+        let mut norms = Vec::new();
+        for (dir, blocks) in [("fwd", &model.forward_tabs), ("bwd", &model.backward_tabs)] {
+            for (j, block) in blocks.iter().enumerate() {
+                convs.push((format!("{dir}.tab{j}.conv0"), &block.conv1));
+                convs.push((format!("{dir}.tab{j}.conv1"), &block.conv2));
+                norms.push((format!("{dir}.tab{j}.bn0"), &block.norm1));
+                norms.push((format!("{dir}.tab{j}.bn1"), &block.norm2));
+            }
+        }
+        for (name, c) in convs {
+            let (kn, ks, kv, bn, bv) = conv(&name, c);
+            let len = bv.len();
+            put(kn, ks, kv);
+            put(bn, vec![len], bv);
+        }
+        for (name, norm) in norms {
+            let parts = [
+                ("gamma", host(norm.gamma.val())),
+                ("beta", host(norm.beta.val())),
+                ("moving_mean", host(norm.running_mean.value())),
+                ("moving_variance", host(norm.running_var.value())),
+            ];
+            for (part, values) in parts {
+                put(format!("{name}.{part}"), vec![values.len()], values);
+            }
+        }
+        if let Some(w) = &model.fusion {
+            let values = host(w.val());
+            put("fusion.w".into(), vec![values.len(), 1], values);
+        }
+        let [f, classes] = model.head.weight.val().dims();
+        put("dense.kernel".into(), vec![f, classes], host(model.head.weight.val().reshape([f * classes])));
+        let bias = model.head.bias.as_ref().map_or_else(|| vec![0.0; classes], |b| host(b.val()));
+        put("dense.bias".into(), vec![classes], bias);
+        Self { entries }
+    }
+
+    /// The weights as one flat vector in the order of `layout`.
+    pub fn flatten(&self, layout: &[(String, Vec<usize>)]) -> Result<Vec<f32>, KerasImportError> {
+        let mut flat = Vec::new();
+        for (name, shape) in layout {
+            flat.extend(self.take(name, shape)?);
+        }
+        Ok(flat)
     }
 
     fn take(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>, KerasImportError> {

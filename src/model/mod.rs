@@ -14,6 +14,6 @@ mod tab;
 mod timnet;
 
 pub use config::{Ablations, LayerRow, TimNetConfig};
-pub use keras::{KerasImportError, KerasWeights};
+pub use keras::{KerasImportError, KerasWeights, keras_layout};
 pub use tab::Tab;
 pub use timnet::{Inspection, TimNet};

@@ -117,17 +117,13 @@ impl TimNet {
 
     /// w as the head sees it: learned, a plain average, or all weight on the last block.
     pub fn fusion_weights(&self, device: &Device) -> Tensor<1> {
-        if let Some(w) = &self.fusion {
-            return w.val();
+        match (&self.fusion, self.config.fixed_fusion()) {
+            (Some(w), _) => w.val(),
+            (None, fixed) => {
+                let weights = fixed.unwrap_or_else(|| vec![1.0 / self.config.tabs as f32; self.config.tabs]);
+                Tensor::<1>::from_floats(weights.as_slice(), device)
+            }
         }
-        let n = self.config.tabs;
-        let a = &self.config.ablations;
-        let weights: Vec<f32> = if a.tcn || a.no_multiscale {
-            (0..n).map(|j| if j + 1 == n { 1.0 } else { 0.0 }).collect()
-        } else {
-            vec![1.0 / n as f32; n]
-        };
-        Tensor::<1>::from_floats(weights.as_slice(), device)
     }
 
     pub fn config(&self) -> &TimNetConfig {

@@ -4,6 +4,8 @@
 //! Every random draw (the epoch's shuffle, the step's dropout masks) is seeded from
 //! (seed, fold, epoch, step), so a run can stop after any epoch and resume to the same weights.
 
+use std::path::Path;
+
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -11,9 +13,21 @@ use burn::tensor::activation::log_softmax;
 use serde::{Deserialize, Serialize};
 
 use super::data::Dataset;
+use super::fused::FusedTrainer;
 use super::metrics::Scores;
 use super::{mix, shuffle};
 use crate::model::{TimNet, TimNetConfig};
+
+/// How the training step is computed. Both give the same network; they differ in speed and
+/// in their random streams (dropout masks), so a run stays on the one it started with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Backend {
+    /// The fused CPU step ([`super::fused`]): the fast one.
+    #[default]
+    Fused,
+    /// burn's autodiff on its flex CPU backend: the straightforward reference.
+    Flex,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FitOptions {
@@ -22,11 +36,20 @@ pub struct FitOptions {
     pub learning_rate: f64,
     pub label_smoothing: f32,
     pub seed: u64,
+    #[serde(default)]
+    pub backend: Backend,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        Self { epochs: 500, batch_size: 64, learning_rate: 1e-3, label_smoothing: 0.1, seed: 46 }
+        Self {
+            epochs: 500,
+            batch_size: 64,
+            learning_rate: 1e-3,
+            label_smoothing: 0.1,
+            seed: 46,
+            backend: Backend::Fused,
+        }
     }
 }
 
@@ -40,19 +63,111 @@ pub struct EpochLog {
     pub scores: Vec<(String, Scores)>,
 }
 
+/// The weights and the optimiser, on one backend.
+pub enum Learner {
+    Fused(Box<FusedTrainer>),
+    Flex { model: TimNet, optimizer: burn::optim::ModuleOptimizer, device: Device, learning_rate: f64 },
+}
+
 /// The state between epochs: enough to resume bit for bit.
 pub struct FitState {
-    pub model: TimNet,
-    pub optimizer: burn::optim::ModuleOptimizer,
+    pub learner: Learner,
     pub epochs_done: usize,
 }
 
 impl FitState {
-    pub fn new(config: &TimNetConfig, device: &Device, seed: u64) -> Self {
-        // The initial weights are drawn from the seed too.
-        device.seed(seed);
-        let model = config.init(device);
-        Self { model, optimizer: adam().init(), epochs_done: 0 }
+    /// Fresh weights drawn from `seed` (the same on every backend) and a fresh optimiser.
+    pub fn new(config: &TimNetConfig, options: &FitOptions, seed: u64) -> Self {
+        let learner = match options.backend {
+            Backend::Fused => {
+                let device = Device::flex();
+                device.seed(seed);
+                Learner::Fused(Box::new(FusedTrainer::new(&config.init(&device), options.learning_rate)))
+            }
+            Backend::Flex => {
+                let device = Device::flex().autodiff();
+                device.seed(seed);
+                Learner::Flex {
+                    model: config.init(&device),
+                    optimizer: adam().init(),
+                    device,
+                    learning_rate: options.learning_rate,
+                }
+            }
+        };
+        Self { learner, epochs_done: 0 }
+    }
+
+    /// The trained network as an inference model.
+    pub fn model(&self) -> Result<TimNet, String> {
+        match &self.learner {
+            Learner::Fused(fused) => fused.model(&Device::flex()).map_err(|e| e.to_string()),
+            Learner::Flex { model, .. } => Ok(model.valid()),
+        }
+    }
+
+    fn classes(&self) -> usize {
+        match &self.learner {
+            Learner::Fused(fused) => fused.config().classes,
+            Learner::Flex { model, .. } => model.config().classes,
+        }
+    }
+
+    /// One optimisation step on a batch; returns its mean loss.
+    fn step(&mut self, x: Vec<f32>, targets: Vec<f32>, batch: usize, frames: usize, seed: u64) -> f32 {
+        match &mut self.learner {
+            Learner::Fused(fused) => fused.step(&x, batch, &targets, seed),
+            Learner::Flex { model, optimizer, device, learning_rate } => {
+                device.seed(seed);
+                let features = x.len() / (batch * frames).max(1);
+                let x = Tensor::from_data(TensorData::new(x, [batch, frames, features]), &*device);
+                let classes = targets.len() / batch.max(1);
+                let y = Tensor::from_data(TensorData::new(targets, [batch, classes]), &*device);
+                let loss = -(log_softmax(model.forward(x), 1) * y).sum_dim(1).mean();
+                let value: f32 = loss.clone().into_scalar();
+                let grads = GradientsParams::from_grads(loss.backward(), &*model);
+                // Modules share their tensors, so this clone is cheap.
+                *model = optimizer.step(*learning_rate, model.clone(), grads);
+                value
+            }
+        }
+    }
+
+    /// Inference-mode logits [batch, classes].
+    fn logits(&mut self, x: Vec<f32>, batch: usize, frames: usize) -> Vec<f32> {
+        match &mut self.learner {
+            Learner::Fused(fused) => fused.logits(&x, batch),
+            Learner::Flex { model, .. } => {
+                let device = Device::flex();
+                let features = x.len() / (batch * frames).max(1);
+                let x = Tensor::from_data(TensorData::new(x, [batch, frames, features]), &device);
+                model.valid().forward(x).into_data().try_to_vec::<f32>().unwrap_or_default()
+            }
+        }
+    }
+
+    /// Write the weights and the optimiser's state into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<(), String> {
+        match &self.learner {
+            Learner::Fused(fused) => fused.save(&dir.join("fused.bin")).map_err(|e| e.to_string()),
+            Learner::Flex { model, optimizer, .. } => {
+                model.clone().into_record().save(dir.join("model.bpk")).map_err(|e| e.to_string())?;
+                optimizer.save(dir.join("optimizer.bpk")).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// Restore what [`FitState::save`] wrote.
+    pub fn load(&mut self, dir: &Path) -> Result<(), String> {
+        match &mut self.learner {
+            Learner::Fused(fused) => fused.load(&dir.join("fused.bin")),
+            Learner::Flex { model, optimizer, .. } => {
+                let record = burn::store::ModuleRecord::load(dir.join("model.bpk")).map_err(|e| e.to_string())?;
+                *model = model.clone().try_load_record(record).map_err(|e| e.to_string())?;
+                *optimizer = adam().init().load(dir.join("optimizer.bpk")).map_err(|e| e.to_string())?;
+                Ok(())
+            }
+        }
     }
 }
 
@@ -68,64 +183,52 @@ pub fn run_epoch(
     evaluate: &[(&str, &[usize])],
     options: &FitOptions,
     fold: u64,
-    device: &Device,
 ) -> EpochLog {
     let started = seconds_now();
     let epoch = state.epochs_done;
     let mut order = train.to_vec();
     shuffle(&mut order, mix(&[options.seed, fold, epoch as u64]));
-    let classes = state.model.config().classes;
+    let classes = state.classes();
     let mut total = 0.0;
     for (step, batch) in order.chunks(options.batch_size).enumerate() {
-        device.seed(mix(&[options.seed, fold, epoch as u64, step as u64 + 1]));
-        let x = features(data, batch, device);
-        let y = smoothed_targets(data, batch, classes, options.label_smoothing, device);
-        let loss = -(log_softmax(state.model.forward(x), 1) * y).sum_dim(1).mean();
-        let value: f32 = loss.clone().into_scalar();
-        total += value as f64 * batch.len() as f64;
-        let grads = GradientsParams::from_grads(loss.backward(), &state.model);
-        // Modules share their tensors, so this clone is cheap.
-        state.model = state.optimizer.step(options.learning_rate, state.model.clone(), grads);
+        let seed = mix(&[options.seed, fold, epoch as u64, step as u64 + 1]);
+        let targets = smoothed_targets(data, batch, classes, options.label_smoothing);
+        let loss = state.step(data.gather(batch), targets, batch.len(), data.frames, seed);
+        total += loss as f64 * batch.len() as f64;
     }
     state.epochs_done += 1;
-    let valid = state.model.valid();
     let scores = evaluate
         .iter()
         .filter(|(_, set)| !set.is_empty())
-        .map(|(name, set)| (name.to_string(), score(&valid, data, set, device)))
+        .map(|(name, set)| (name.to_string(), score(state, data, set)))
         .collect();
     EpochLog { epoch: epoch + 1, loss: total / train.len().max(1) as f64, seconds: seconds_now() - started, scores }
 }
 
-/// Predicted labels of `set` by an inference-mode model.
-pub fn predict(model: &TimNet, data: &Dataset, set: &[usize], device: &Device) -> Vec<usize> {
+/// Predicted labels of `set`, in inference mode.
+pub fn predict(state: &mut FitState, data: &Dataset, set: &[usize]) -> Vec<usize> {
+    let classes = state.classes();
     let mut predicted = Vec::with_capacity(set.len());
-    for chunk in set.chunks(128) {
-        let logits = model.forward(features(data, chunk, device));
-        let values = logits.into_data().try_to_vec::<f32>().unwrap_or_default();
-        let classes = model.config().classes;
-        predicted.extend(values.chunks_exact(classes).map(crate::analysis::argmax));
+    for chunk in set.chunks(64) {
+        let logits = state.logits(data.gather(chunk), chunk.len(), data.frames);
+        predicted.extend(logits.chunks_exact(classes).map(crate::analysis::argmax));
     }
     predicted
 }
 
-pub fn score(model: &TimNet, data: &Dataset, set: &[usize], device: &Device) -> Scores {
-    let predicted = predict(model, data, set, device);
+pub fn score(state: &mut FitState, data: &Dataset, set: &[usize]) -> Scores {
+    let predicted = predict(state, data, set);
     let truth: Vec<usize> = set.iter().map(|&i| data.labels[i]).collect();
-    Scores::new(&truth, &predicted, model.config().classes)
-}
-
-fn features(data: &Dataset, rows: &[usize], device: &Device) -> Tensor<3> {
-    Tensor::from_data(TensorData::new(data.gather(rows), [rows.len(), data.frames, data.coeffs]), device)
+    Scores::new(&truth, &predicted, state.classes())
 }
 
 /// Keras's label smoothing: y·(1-α) + α/K.
-fn smoothed_targets(data: &Dataset, rows: &[usize], classes: usize, alpha: f32, device: &Device) -> Tensor<2> {
+fn smoothed_targets(data: &Dataset, rows: &[usize], classes: usize, alpha: f32) -> Vec<f32> {
     let mut y = vec![alpha / classes as f32; rows.len() * classes];
     for (r, &i) in rows.iter().enumerate() {
         y[r * classes + data.labels[i]] += 1.0 - alpha;
     }
-    Tensor::from_data(TensorData::new(y, [rows.len(), classes]), device)
+    y
 }
 
 fn seconds_now() -> f64 {

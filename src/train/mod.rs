@@ -3,6 +3,7 @@
 pub mod data;
 pub mod fit;
 pub mod folds;
+pub mod fused;
 pub mod metrics;
 pub mod report;
 pub mod run;

@@ -4,8 +4,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
-use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{Dataset, extract};
@@ -162,7 +160,6 @@ impl Run {
                 vec![Fold { name: "all data".into(), train: (0..data.len()).collect(), test: Vec::new() }]
             }
         };
-        let device = Device::flex().autodiff();
         let mut results = Vec::new();
         for (index, fold) in folds.iter().enumerate() {
             let done_file = self.path(&format!("fold-{index}.json"));
@@ -176,14 +173,12 @@ impl Run {
                 (fold.train.clone(), Vec::new())
             };
             let checkpoint = self.path("checkpoint");
-            let (mut state, mut logs) = match self.load_checkpoint(&checkpoint, index, &model_config, &device)? {
-                Some(resumed) => resumed,
-                None => (FitState::new(&model_config, &device, mix(&[c.fit.seed, index as u64])), Vec::new()),
-            };
+            let mut state = FitState::new(&model_config, &c.fit, mix(&[c.fit.seed, index as u64]));
+            let mut logs = self.load_checkpoint(&checkpoint, index, &mut state)?.unwrap_or_default();
             progress.fold_started(index, folds.len(), fold, c.fit.epochs, state.epochs_done);
             let sets: [(&str, &[usize]); 2] = [("test", &fold.test), ("validation", &validation)];
             while state.epochs_done < c.fit.epochs {
-                let log = run_epoch(&mut state, &data, &train, &sets, &c.fit, index as u64, &device);
+                let log = run_epoch(&mut state, &data, &train, &sets, &c.fit, index as u64);
                 self.append_metrics(&fold.name, &log)?;
                 progress.epoch(&log);
                 logs.push(log);
@@ -220,7 +215,7 @@ impl Run {
             notes: format!("{} utterances; protocol {:?}", corpus.items.len(), c.protocol),
         };
         let sidecar = Sidecar::new(config.clone(), corpus.labels.clone(), corpus.clip_samples, provenance);
-        Weights { model: state.model.valid(), sidecar }.save(&self.path("weights")).map_err(|e| e.to_string())
+        Weights { model: state.model()?, sidecar }.save(&self.path("weights")).map_err(|e| e.to_string())
     }
 
     fn save_checkpoint(&self, dir: &Path, fold: usize, state: &FitState, logs: &[EpochLog]) -> Result<(), String> {
@@ -228,8 +223,7 @@ impl Run {
         let fresh = dir.with_extension("new");
         let _ = std::fs::remove_dir_all(&fresh);
         std::fs::create_dir_all(&fresh).map_err(|e| format!("{}: {e}", fresh.display()))?;
-        state.model.clone().into_record().save(fresh.join("model.bpk")).map_err(|e| e.to_string())?;
-        state.optimizer.save(fresh.join("optimizer.bpk")).map_err(|e| e.to_string())?;
+        state.save(&fresh)?;
         let meta = serde_json::json!({ "fold": fold, "epochs_done": state.epochs_done, "logs": logs });
         std::fs::write(fresh.join("state.json"), meta.to_string()).map_err(|e| e.to_string())?;
         let old = dir.with_extension("old");
@@ -242,13 +236,9 @@ impl Run {
         Ok(())
     }
 
-    fn load_checkpoint(
-        &self,
-        dir: &Path,
-        fold: usize,
-        config: &TimNetConfig,
-        device: &Device,
-    ) -> Result<Option<(FitState, Vec<EpochLog>)>, String> {
+    /// Restore the checkpoint of split `fold` into `state`; returns the epochs' logs so far, or
+    /// `None` when there is no checkpoint of that split.
+    fn load_checkpoint(&self, dir: &Path, fold: usize, state: &mut FitState) -> Result<Option<Vec<EpochLog>>, String> {
         // A kill between the two renames leaves the previous checkpoint under .old.
         let old = dir.with_extension("old");
         if !dir.exists() && old.exists() {
@@ -265,11 +255,9 @@ impl Run {
         if meta.fold != fold {
             return Ok(None);
         }
-        let record = burn::store::ModuleRecord::load(dir.join("model.bpk")).map_err(|e| format!("checkpoint: {e}"))?;
-        let model = config.init(device).try_load_record(record).map_err(|e| format!("checkpoint: {e}"))?;
-        let optimizer =
-            super::fit::adam().init().load(dir.join("optimizer.bpk")).map_err(|e| format!("checkpoint: {e}"))?;
-        Ok(Some((FitState { model, optimizer, epochs_done: meta.epochs_done }, meta.logs)))
+        state.load(dir).map_err(|e| format!("checkpoint: {e}"))?;
+        state.epochs_done = meta.epochs_done;
+        Ok(Some(meta.logs))
     }
 }
 

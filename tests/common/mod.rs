@@ -28,6 +28,16 @@ pub fn npy(bytes: &[u8]) -> (Vec<usize>, Vec<f32>) {
     (shape, file.into_vec::<f32>().expect("float32 data"))
 }
 
+/// The 7-class model with the Keras reference graph's weights (tests/fixtures/make_fixtures.py,
+/// section D).
+pub fn keras_model(device: &burn::prelude::Device) -> timnet::model::TimNet {
+    use timnet::model::{KerasWeights, TimNetConfig};
+    let layout = std::str::from_utf8(fixture_bytes!("keras_weights.json")).unwrap();
+    let (_, flat) = npy(fixture_bytes!("keras_weights.npy"));
+    let weights = KerasWeights::from_flat(layout, &flat).expect("fixture layout");
+    weights.apply(TimNetConfig::default().init(device)).expect("weights fit the default model")
+}
+
 /// Largest absolute difference between two arrays of the same length.
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "arrays of different lengths");
