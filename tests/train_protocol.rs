@@ -123,3 +123,78 @@ fn class_subsets_renumber_labels_in_the_given_order() {
     let casia = Corpus::open("casia", &shared_data("casia")).unwrap();
     assert!(casia.select(&["boredom".to_string()]).is_err());
 }
+
+#[test]
+fn validation_selection_reports_the_epoch_chosen_on_held_out_training_data() {
+    let root = scratch("synthetic-select");
+    synthetic_corpus(&root.join("corpus"), 10);
+    let mut c = config(&root.join("corpus"), Protocol::KFold { k: 3 }, 4);
+    c.select_on_validation = true;
+    let run = Run::prepare(&root.join("run"), c, false, false).unwrap();
+    let results = run.execute(&mut Quiet, None).unwrap().expect("not interrupted");
+    for fold in &results {
+        let (epoch, scores) = fold.selected_on_validation.as_ref().expect("a validation-selected figure");
+        assert!((1..=4).contains(epoch));
+        // Of the 20 training items, about 10% of each class (rounded, at least 5 items per class
+        // here, so one each) are held out.
+        assert_eq!(fold.train_items, 17, "{}", fold.name);
+        assert_eq!(scores.confusion.iter().flatten().sum::<usize>(), fold.test_items);
+    }
+    let summary = timnet::train::report::CorpusSummary {
+        name: "folder".into(),
+        labels: vec!["high".into(), "low".into(), "mid".into()],
+        counts: vec![10; 3],
+        used: 30,
+        ..Default::default()
+    };
+    timnet::train::report::write(&run, &results, &summary).unwrap();
+    let report = std::fs::read_to_string(root.join("run/report.md")).unwrap();
+    assert!(report.contains("validation hold-out"), "the report shows the validation-selected figure");
+}
+
+#[test]
+fn cross_corpus_evaluation_scores_only_the_shared_emotions() {
+    let root = scratch("synthetic-cross");
+    synthetic_corpus(&root.join("corpus"), 12);
+    let mut c = config(&root.join("corpus"), Protocol::Final, 30);
+    c.fit.batch_size = 4;
+    let run = Run::prepare(&root.join("run"), c, false, false).unwrap();
+    run.execute(&mut Quiet, None).unwrap().expect("not interrupted");
+    let weights = timnet::weights::Weights::load(&root.join("run/weights"), &burn::prelude::Device::flex()).unwrap();
+
+    // A target corpus with two of the three emotions and one the model does not know.
+    let target = root.join("target");
+    synthetic_corpus(&target, 6);
+    std::fs::remove_dir_all(target.join("mid")).unwrap();
+    std::fs::create_dir_all(target.join("other")).unwrap();
+    std::fs::copy(target.join("low/0.wav"), target.join("other/0.wav")).unwrap();
+    let corpus = Corpus::open("folder", &target).unwrap();
+    let result = timnet::train::evaluate::evaluate(&weights, corpus, None, None).unwrap();
+    assert_eq!(result.classes, ["high", "low"], "only the shared emotions, in the model's order");
+    assert_eq!(result.items, 12);
+    assert!(result.scores.uar >= 0.8, "UAR {} on an easy target", result.scores.uar);
+
+    let only_one = root.join("one");
+    synthetic_corpus(&only_one, 2);
+    for gone in ["mid", "high"] {
+        std::fs::remove_dir_all(only_one.join(gone)).unwrap();
+    }
+    std::fs::create_dir_all(only_one.join("other")).unwrap();
+    std::fs::copy(only_one.join("low/0.wav"), only_one.join("other/0.wav")).unwrap();
+    let corpus = Corpus::open("folder", &only_one).unwrap();
+    let error = timnet::train::evaluate::evaluate(&weights, corpus, None, None).unwrap_err();
+    assert!(error.contains("fewer than two"), "{error}");
+
+    // The command line prints the same figures.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_timnet"))
+        .args(["eval", "--json", "--weights"])
+        .arg(root.join("run/weights"))
+        .args(["--corpus", "folder"])
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["items"], 12);
+    assert!((json["uar"].as_f64().unwrap() - result.scores.uar).abs() < 1e-12);
+}

@@ -8,8 +8,10 @@ use clap::{Parser, Subcommand};
 use npyz::WriterBuilder;
 use timnet::analysis::{Analyzer, block_on};
 use timnet::audio::{fit_length, prepare};
+use timnet::corpus::Corpus;
 use timnet::features::{Features, Mfcc};
 use timnet::model::TimNetConfig;
+use timnet::train::evaluate::{default_cache, evaluate};
 use timnet::weights::{Sidecar, Weights};
 
 #[derive(Parser)]
@@ -46,6 +48,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Score trained weights on a labelled corpus, on the emotions both share (cross-corpus).
+    Eval {
+        /// A weights directory; defaults to the shipped model-weights/emodb.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Corpus name (emodb, casia, ravdess, savee, emovo, iemocap, folder) and its directory.
+        #[arg(long, num_args = 2, value_names = ["NAME", "DIR"], required = true)]
+        corpus: Vec<String>,
+        /// The emotions to score, comma separated (default: angry, fear, happy, neutral, sad
+        /// when both have them, else every shared emotion).
+        #[arg(long, value_delimiter = ',')]
+        classes: Vec<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -54,6 +72,7 @@ fn main() -> ExitCode {
         Command::Info { weights } => info(weights.as_deref()),
         Command::Mfcc { file, out, length } => mfcc(&file, out.as_deref(), length),
         Command::Predict { files, weights, json } => predict(&files, weights.as_deref(), json),
+        Command::Eval { weights, corpus, classes, json } => eval(weights.as_deref(), &corpus, &classes, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -213,4 +232,44 @@ fn group(n: usize) -> String {
         out.push(c);
     }
     out
+}
+
+fn eval(weights: Option<&Path>, corpus: &[String], classes: &[String], json: bool) -> Result<(), String> {
+    let [name, dir] = corpus else { return Err("--corpus NAME DIR is required".into()) };
+    let weights_dir = weights.map(Path::to_path_buf).unwrap_or_else(default_weights);
+    let weights = load(&weights_dir)?;
+    let corpus = Corpus::open(name, Path::new(dir)).map_err(|e| e.to_string())?;
+    let classes = (!classes.is_empty()).then_some(classes);
+    let result = evaluate(&weights, corpus, classes, default_cache().as_deref())?;
+    if json {
+        let report = serde_json::json!({
+            "weights": weights_dir, "corpus": name, "directory": dir,
+            "classes": result.classes, "items": result.items,
+            "uar": result.scores.uar, "war": result.scores.war, "confusion": result.scores.confusion,
+            "unreadable": result.unreadable,
+        });
+        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
+    println!(
+        "{} on {name} ({} utterances; {}): UAR {:.2}%  WAR {:.2}%",
+        weights_dir.display(),
+        result.items,
+        result.classes.join(", "),
+        100.0 * result.scores.uar,
+        100.0 * result.scores.war
+    );
+    println!("\nconfusion (rows: true, columns: predicted)");
+    print!("{:>10}", "");
+    result.classes.iter().for_each(|c| print!(" {c:>8}"));
+    println!();
+    for (c, row) in result.classes.iter().zip(&result.scores.confusion) {
+        print!("{c:>10}");
+        row.iter().for_each(|n| print!(" {n:>8}"));
+        println!();
+    }
+    for (file, reason) in &result.unreadable {
+        eprintln!("unreadable: {}: {reason}", file.display());
+    }
+    Ok(())
 }

@@ -178,7 +178,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
         eprintln!("\ninterrupted: finishing this epoch and writing a checkpoint (Ctrl-C again to quit now)");
     })
     .map_err(|e| e.to_string())?;
-    let cache = args.cache.clone().or_else(default_cache);
+    let cache = args.cache.clone().or_else(timnet::train::evaluate::default_cache);
     let mut progress = Bars::new(args.quiet, stop);
     match run.execute(&mut progress, cache.as_deref())? {
         None => {
@@ -193,13 +193,6 @@ fn run(args: Args) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn default_cache() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("timnet"))
 }
 
 fn quote(arg: String) -> String {

@@ -1,6 +1,7 @@
 //! Training and evaluation (native only): splits, the loop, metrics, checkpoints and reports.
 
 pub mod data;
+pub mod evaluate;
 pub mod fit;
 pub mod folds;
 pub mod fused;
