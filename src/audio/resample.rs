@@ -58,49 +58,96 @@ pub fn resample_with(x: &[f32], from: u32, to: u32, filter: &SincFilter) -> Vec<
     }
     let ratio = to as f64 / from as f64;
     // resampy makes int(n * to / from) samples; librosa then zero-pads to ceil(n * ratio).
-    let n_out = (x.len() as f64 * to as f64 / from as f64) as usize;
+    let n_out = (x.len() as u64 * to as u64 / from as u64) as usize;
     let n_final = (x.len() as f64 * ratio).ceil() as usize;
-
-    let table = filter.half_window();
-    let scale = ratio.min(1.0);
-    // Downsampling widens the filter in time and scales its gain by the ratio.
-    let gain = if ratio < 1.0 { ratio } else { 1.0 };
-    let index_step = (scale * filter.precision as f64) as usize;
-    let nwin = table.len();
-    let tap = |offset: usize, eta: f64, i: usize| {
-        let at = offset + i * index_step;
-        let next = if at + 1 < nwin { table[at + 1] } else { table[at] };
-        gain * table[at] + eta * (gain * next - gain * table[at])
+    let (from, to) = (from as u64, to as u64);
+    // Output t sits at input time t·from/to; its fractional part, and so its taps, repeat
+    // every to/gcd outputs. Each distinct position gets its taps once, then every output is
+    // two dot products (resampy interpolates the table afresh for every tap).
+    let period = to / gcd(from, to);
+    let frac = |t: u64| (t * from % to) as f64 / to as f64;
+    // Odd rates (a period near 22,050 with long downsampling filters) would need a large
+    // table: those compute each output's taps as they go.
+    let taps = 2.0 * filter.zeros as f64 / ratio.min(1.0);
+    let table = if period as f64 * taps <= (1 << 22) as f64 {
+        (0..period.min(n_out as u64)).map(|p| Phase::new(filter, ratio, frac(p))).collect()
+    } else {
+        Vec::new()
     };
-    let time_increment = 1.0 / ratio;
-
+    let xs: Vec<f64> = x.iter().map(|&v| v as f64).collect();
     let mut y = vec![0.0f32; n_final];
+    let mut scratch = None;
     for (t, out) in y.iter_mut().take(n_out).enumerate() {
-        let time = t as f64 * time_increment;
-        let n = time as usize;
-        // resampy adds each tap straight into its float32 output; so do we, to stay bit-close.
-        let mut acc = 0.0f32;
-
-        // Left wing: x[n], x[n-1], ...
-        let index = scale * (time - n as f64) * filter.precision as f64;
-        let offset = index as usize;
-        let eta = index - offset as f64;
-        let i_max = (n + 1).min((nwin - offset) / index_step);
-        for i in 0..i_max {
-            acc = (acc as f64 + tap(offset, eta, i) * x[n - i] as f64) as f32;
-        }
-
-        // Right wing: x[n+1], x[n+2], ...
-        let index = (scale - scale * (time - n as f64)) * filter.precision as f64;
-        let offset = index as usize;
-        let eta = index - offset as f64;
-        let k_max = (x.len() - n - 1).min((nwin - offset) / index_step);
-        for k in 0..k_max {
-            acc = (acc as f64 + tap(offset, eta, k) * x[n + k + 1] as f64) as f32;
-        }
-        *out = acc;
+        let n = (t as u64 * from / to) as usize;
+        let phase = match table.get((t as u64 % period) as usize) {
+            Some(phase) => phase,
+            None => scratch.insert(Phase::new(filter, ratio, frac(t as u64))),
+        };
+        // Left wing: x[n], x[n-1], ... (the taps are stored reversed); right: x[n+1], ...
+        let left = phase.left.len().min(n + 1);
+        let right = phase.right.len().min(xs.len() - n - 1);
+        let acc = dot(&phase.left[phase.left.len() - left..], &xs[n + 1 - left..=n])
+            + dot(&phase.right[..right], &xs[n + 1..n + 1 + right]);
+        *out = acc as f32;
     }
     y
+}
+
+/// The filter taps for one fractional input position.
+struct Phase {
+    /// Taps for x[n - i], stored from the farthest (i = len-1) to x[n] itself.
+    left: Vec<f64>,
+    /// Taps for x[n + 1 + k].
+    right: Vec<f64>,
+}
+
+impl Phase {
+    /// `frac`: where the output falls between x[n] and x[n+1], in [0, 1).
+    fn new(filter: &SincFilter, ratio: f64, frac: f64) -> Self {
+        let table = filter.half_window();
+        let nwin = table.len();
+        let scale = ratio.min(1.0);
+        // Downsampling widens the filter in time and scales its gain by the ratio.
+        let gain = if ratio < 1.0 { ratio } else { 1.0 };
+        let step = (scale * filter.precision as f64) as usize;
+        // resampy's linear interpolation between table entries.
+        let wing = |index: f64| -> Vec<f64> {
+            let offset = index as usize;
+            let eta = index - offset as f64;
+            (0..(nwin - offset) / step)
+                .map(|i| {
+                    let at = offset + i * step;
+                    let next = if at + 1 < nwin { table[at + 1] } else { table[at] };
+                    gain * table[at] + eta * (gain * next - gain * table[at])
+                })
+                .collect()
+        };
+        let precision = filter.precision as f64;
+        let mut left = wing(scale * frac * precision);
+        left.reverse();
+        let right = wing((scale - scale * frac) * precision);
+        Self { left, right }
+    }
+}
+
+/// Σ a·b with four running sums, so the loop vectorises.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a4.remainder().iter().zip(b4.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a4.zip(b4) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 impl SincFilter {
