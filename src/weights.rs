@@ -47,6 +47,16 @@ pub struct Provenance {
     pub notes: String,
 }
 
+/// A prediction recorded when the weights were made: a later load of the same weights on the
+/// same file must give the same probabilities.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecordedPrediction {
+    /// The file's path inside the corpus directory.
+    pub file: String,
+    pub label: String,
+    pub probabilities: Vec<f32>,
+}
+
 /// Everything needed to use a record: the sidecar file's contents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sidecar {
@@ -60,6 +70,9 @@ pub struct Sidecar {
     pub provenance: Provenance,
     /// FNV-1a of the record bytes.
     pub record_checksum: String,
+    /// A few of the training corpus's utterances and what the model said of them.
+    #[serde(default)]
+    pub recorded: Vec<RecordedPrediction>,
 }
 
 impl Sidecar {
@@ -72,6 +85,7 @@ impl Sidecar {
             clip_samples,
             provenance,
             record_checksum: String::new(),
+            recorded: Vec::new(),
         }
     }
 

@@ -216,6 +216,13 @@ pub fn predict(state: &mut FitState, data: &Dataset, set: &[usize]) -> Vec<usize
     predicted
 }
 
+/// Class probabilities of `rows`, in inference mode.
+pub fn probabilities(state: &mut FitState, data: &Dataset, rows: &[usize]) -> Vec<Vec<f32>> {
+    let classes = state.classes();
+    let logits = state.logits(data.gather(rows), rows.len(), data.frames);
+    logits.chunks_exact(classes).map(crate::analysis::softmax).collect()
+}
+
 pub fn score(state: &mut FitState, data: &Dataset, set: &[usize]) -> Scores {
     let predicted = predict(state, data, set);
     let truth: Vec<usize> = set.iter().map(|&i| data.labels[i]).collect();

@@ -14,7 +14,7 @@ use super::mix;
 use crate::corpus::Corpus;
 use crate::features::MfccConfig;
 use crate::model::TimNetConfig;
-use crate::weights::{Provenance, Sidecar, Weights};
+use crate::weights::{Provenance, RecordedPrediction, Sidecar, Weights};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Protocol {
@@ -192,7 +192,7 @@ impl Run {
             }
             let result = summarise(fold, train.len(), &logs);
             if matches!(c.protocol, Protocol::Final) || folds.len() == 1 {
-                self.save_weights(&state, &corpus, &model_config)?;
+                self.save_weights(&mut state, &corpus, &data, &model_config)?;
             }
             self.write(
                 &format!("fold-{index}.json"),
@@ -205,7 +205,13 @@ impl Run {
         Ok(Some(results))
     }
 
-    fn save_weights(&self, state: &FitState, corpus: &Corpus, config: &TimNetConfig) -> Result<(), String> {
+    fn save_weights(
+        &self,
+        state: &mut FitState,
+        corpus: &Corpus,
+        data: &Dataset,
+        config: &TimNetConfig,
+    ) -> Result<(), String> {
         let c = &self.config;
         let provenance = Provenance {
             corpus: corpus.name.clone(),
@@ -214,7 +220,8 @@ impl Run {
             interim: c.fit.epochs < 500,
             notes: format!("{} utterances; protocol {:?}", corpus.items.len(), c.protocol),
         };
-        let sidecar = Sidecar::new(config.clone(), corpus.labels.clone(), corpus.clip_samples, provenance);
+        let mut sidecar = Sidecar::new(config.clone(), corpus.labels.clone(), corpus.clip_samples, provenance);
+        sidecar.recorded = record_predictions(state, corpus, data);
         Weights { model: state.model()?, sidecar }.save(&self.path("weights")).map_err(|e| e.to_string())
     }
 
@@ -259,6 +266,29 @@ impl Run {
         state.epochs_done = meta.epochs_done;
         Ok(Some(meta.logs))
     }
+}
+
+/// The first utterance of each class and the trained model's probabilities for it.
+fn record_predictions(state: &mut FitState, corpus: &Corpus, data: &Dataset) -> Vec<RecordedPrediction> {
+    let mut rows = Vec::new();
+    for label in 0..corpus.labels.len() {
+        if let Some(row) = data.labels.iter().position(|&l| l == label) {
+            rows.push(row);
+        }
+    }
+    let predictions = super::fit::probabilities(state, data, &rows);
+    rows.iter()
+        .zip(predictions)
+        .map(|(&row, probabilities)| {
+            let item = &corpus.items[data.items[row]];
+            let file = item.path.strip_prefix(&corpus.root).unwrap_or(&item.path);
+            RecordedPrediction {
+                file: file.to_string_lossy().replace('\\', "/"),
+                label: corpus.labels[item.label].clone(),
+                probabilities,
+            }
+        })
+        .collect()
 }
 
 fn summarise(fold: &Fold, train_items: usize, logs: &[EpochLog]) -> FoldResult {
