@@ -37,6 +37,8 @@ step "wasm32 tests in headless Chromium without WebGPU (the automatic CPU fallba
 wasm_tests '' "$logs/wasm-cpu.txt"
 grep -q "webgpu: no adapter" "$logs/wasm-cpu.txt" || { echo "FAIL: a browser without the flag still offered an adapter"; exit 1; }
 grep -q "app: backend CPU" "$logs/wasm-cpu.txt" || { echo "FAIL: the page's engine did not fall back to the CPU"; exit 1; }
+# The browser benchmark's figures (tests/browser_speed.rs), printed beside the tests.
+grep -h "bench:" "$logs/wasm-webgpu.txt" "$logs/wasm-cpu.txt" || true
 
 step "the page, built by trunk, end to end in headless Chromium (file, fake microphone, privacy)"
 trunk --skip-version-check build
