@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use common::max_abs_diff;
@@ -16,7 +14,7 @@ use timnet::weights::Weights;
 
 #[test]
 fn shipped_weights_load_and_repeat_their_recorded_predictions() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = common::crate_dir();
     let device = Device::flex();
     // Loading checks the record against the sidecar's checksum.
     let weights = Weights::load(&root.join("model-weights/emodb"), &device).expect("shipped weights load");

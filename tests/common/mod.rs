@@ -52,6 +52,14 @@ pub fn relative_frobenius(a: &[f32], b: &[f32]) -> f64 {
     (diff / norm).sqrt()
 }
 
+/// The crate's directory. Read at run time (cargo test sets it) rather than baked in at compile
+/// time: checkouts at different paths may share one target directory, and cargo does not
+/// rebuild a test only because the checkout moved.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn crate_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 /// A fresh directory under the target dir, removed first if a previous run left it.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn scratch(name: &str) -> std::path::PathBuf {

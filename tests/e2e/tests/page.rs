@@ -14,7 +14,11 @@ use thirtyfour::prelude::*;
 use thirtyfour::{ChromiumLikeCapabilities, LoggingPrefsLogLevel};
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    // Read at run time (cargo test sets it): checkouts at different paths may share one target
+    // directory, and cargo does not rebuild this test only because the checkout moved.
+    let dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    dir.join("../..").canonicalize().expect("the workspace directory")
 }
 
 /// A minimal static file server for dist/ on a free loopback port.
