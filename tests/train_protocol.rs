@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::{run_config as config, scratch, synthetic_corpus};
 use timnet::audio::encode_wav;
@@ -35,7 +35,7 @@ fn a_synthetic_corpus_trains_far_above_chance() {
     let results = run.execute(&mut Quiet, None).unwrap().expect("not interrupted");
     let war: f64 = results.iter().map(|r| r.last_epoch.as_ref().unwrap().war).sum::<f64>() / results.len() as f64;
     assert!(war >= 0.8, "mean last-epoch WAR {war} (chance is 0.33)");
-    for file in ["run.json", "metrics.jsonl", "fold-0.json", "fold-2.json"] {
+    for file in ["run.json", "metrics.jsonl", "fold-0.json", "fold-2.json", "weights/fold-3/model.json"] {
         assert!(root.join("run").join(file).is_file(), "{file} written");
     }
 }
@@ -68,7 +68,7 @@ fn kfold_equals_scikit_learn() {
 }
 
 fn shared_data(corpus: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(corpus)
+    common::crate_dir().join("../shared/data").join(corpus)
 }
 
 #[test]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::data::Dataset;
 use super::fit::EpochLog;
 use super::metrics::{Scores, mean_std};
-use super::run::{FoldResult, Protocol, Run};
+use super::run::{FoldResult, Run};
 use crate::corpus::Corpus;
 
 /// What was read, what was left out and why.
@@ -158,8 +158,13 @@ pub fn write(run: &Run, results: &[FoldResult], corpus: &CorpusSummary) -> Resul
         curves_svg(&run.dir.join("curves.svg"), &logs)?;
         md.push_str("\n![training curves](curves.svg)\n");
     }
-    if matches!(c.protocol, Protocol::Final) || results.len() == 1 {
+    if results.len() == 1 {
         md.push_str("\nWeights: `weights/` (model.bpk + model.json).\n");
+    } else {
+        md.push_str(&format!(
+            "\nWeights: the last epoch of each fold, `weights/fold-1/` to `weights/fold-{}/` (model.bpk + model.json).\n",
+            results.len()
+        ));
     }
     if !corpus.unreadable.is_empty() || !corpus.skipped.is_empty() {
         md.push_str("\n## Files not used\n\n");

@@ -191,9 +191,10 @@ impl Run {
                 }
             }
             let result = summarise(fold, train.len(), &logs);
-            if matches!(c.protocol, Protocol::Final) || folds.len() == 1 {
-                self.save_weights(&mut state, &corpus, &data, &model_config)?;
-            }
+            // One split: weights/; several: weights/fold-N/, each the last epoch's model.
+            let weights_dir = weights_dir(folds.len(), index);
+            let split = format!("{}; split {:?}", corpus_note(&corpus), fold.name);
+            self.save_weights(&mut state, &corpus, &data, &model_config, &weights_dir, &split)?;
             self.write(
                 &format!("fold-{index}.json"),
                 &serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?,
@@ -211,6 +212,8 @@ impl Run {
         corpus: &Corpus,
         data: &Dataset,
         config: &TimNetConfig,
+        dir: &str,
+        notes: &str,
     ) -> Result<(), String> {
         let c = &self.config;
         let provenance = Provenance {
@@ -218,11 +221,11 @@ impl Run {
             command: c.command.clone(),
             epochs: state.epochs_done,
             interim: c.fit.epochs < 500,
-            notes: format!("{} utterances; protocol {:?}", corpus.items.len(), c.protocol),
+            notes: format!("{notes}; protocol {:?}", c.protocol),
         };
         let mut sidecar = Sidecar::new(config.clone(), corpus.labels.clone(), corpus.clip_samples, provenance);
         sidecar.recorded = record_predictions(state, corpus, data);
-        Weights { model: state.model()?, sidecar }.save(&self.path("weights")).map_err(|e| e.to_string())
+        Weights { model: state.model()?, sidecar }.save(&self.path(dir)).map_err(|e| e.to_string())
     }
 
     fn save_checkpoint(&self, dir: &Path, fold: usize, state: &FitState, logs: &[EpochLog]) -> Result<(), String> {
@@ -266,6 +269,15 @@ impl Run {
         state.epochs_done = meta.epochs_done;
         Ok(Some(meta.logs))
     }
+}
+
+/// Where split `index` of `splits` keeps its weights, inside the run directory.
+pub fn weights_dir(splits: usize, index: usize) -> String {
+    if splits == 1 { "weights".into() } else { format!("weights/fold-{}", index + 1) }
+}
+
+fn corpus_note(corpus: &Corpus) -> String {
+    format!("{} utterances", corpus.items.len())
 }
 
 /// The first utterance of each class and the trained model's probabilities for it.
