@@ -21,16 +21,15 @@ pub struct Geometry {
 #[derive(Default)]
 struct BlockCache {
     /// Normalised pre-activations of the two convolutions.
-    z1: Vec<f32>,
-    z2: Vec<f32>,
+    z: [Vec<f32>; 2],
     /// The first sub-block's output (the second convolution's input).
     d1: Vec<f32>,
     /// The sigmoid gate (gated blocks) or the second sub-block's output (residual blocks).
     g: Vec<f32>,
-    inv1: Vec<f32>,
-    inv2: Vec<f32>,
-    mask1: Vec<f32>,
-    mask2: Vec<f32>,
+    /// 1 / sqrt(batch variance + ε) of each BatchNorm.
+    inv: [Vec<f32>; 2],
+    /// The spatial-dropout masks.
+    mask: [Vec<f32>; 2],
     /// The batch statistics, for the moving averages.
     moments: [(Vec<f32>, Vec<f32>); 2],
 }
@@ -99,13 +98,8 @@ impl Direction {
                         let inv = normalize(a, &moments.0, &moments.1);
                         affine_relu_mask(a, gamma, beta, &masks[j][which], shape, out);
                         cache.moments[which] = moments;
-                        if which == 0 {
-                            cache.inv1 = inv;
-                            cache.mask1.clone_from(&masks[j][0]);
-                        } else {
-                            cache.inv2 = inv;
-                            cache.mask2.clone_from(&masks[j][1]);
-                        }
+                        cache.inv[which] = inv;
+                        cache.mask[which].clone_from(&masks[j][which]);
                     }
                     None => {
                         moving_norm_relu(a, gamma, beta, bn.mean.slice(params), bn.var.slice(params));
@@ -114,13 +108,13 @@ impl Direction {
                 }
             };
             let (k1, b1) = (b.convs[0].kernel.slice(params), b.convs[0].bias.slice(params));
-            conv_forward(s, shape, fl, k1, b1, geo.kernel, dilation, &mut self.stacked, &mut cache.z1);
-            let mut z1 = std::mem::take(&mut cache.z1);
+            conv_forward(s, shape, fl, k1, b1, geo.kernel, dilation, &mut self.stacked, &mut cache.z[0]);
+            let mut z1 = std::mem::take(&mut cache.z[0]);
             let mut d1 = std::mem::take(&mut cache.d1);
             sub(&mut z1, 0, cache, &mut d1);
             let (k2, b2) = (b.convs[1].kernel.slice(params), b.convs[1].bias.slice(params));
-            conv_forward(&d1, shape, fl, k2, b2, geo.kernel, dilation, &mut self.stacked, &mut cache.z2);
-            let mut z2 = std::mem::take(&mut cache.z2);
+            conv_forward(&d1, shape, fl, k2, b2, geo.kernel, dilation, &mut self.stacked, &mut cache.z[1]);
+            let mut z2 = std::mem::take(&mut cache.z[1]);
             let mut g = std::mem::take(&mut cache.g);
             sub(&mut z2, 1, cache, &mut g);
             // g now holds the second sub-block's output h.
@@ -131,7 +125,7 @@ impl Direction {
                 g.iter_mut().for_each(|h| *h = sigmoid(*h));
                 out.extend(s.iter().zip(&g).map(|(x, gate)| x * gate));
             }
-            (cache.z1, cache.d1, cache.z2, cache.g) = (z1, d1, z2, g);
+            (cache.z, cache.d1, cache.g) = ([z1, z2], d1, g);
         }
     }
 
@@ -207,62 +201,44 @@ impl Direction {
             d_h.extend(d_in.iter().zip(s).zip(&cache.g).map(|((d, x), g)| d * x * g * (1.0 - g)));
             d_in.iter_mut().zip(&cache.g).for_each(|(d, g)| *d *= g);
         }
-        // Second sub-block: mask, ReLU, BatchNorm, then the convolution.
-        let bn = &b.norms[1];
-        {
-            let (gg, gb) = two_mut(grads, &bn.gamma, &bn.beta);
-            let (gamma, beta) = (bn.gamma.slice(params), bn.beta.slice(params));
-            affine_relu_mask_norm_backward(&mut d_h, &cache.z2, gamma, beta, &cache.inv2, &cache.mask2, shape, gg, gb);
-        }
+        // The second sub-block, whose input is the first one's output, then the first, whose
+        // input is the block's.
         let mut d_d1 = std::mem::take(&mut self.d_first);
         d_d1.clear();
         d_d1.resize(shape.rows() * fl, 0.0);
-        {
-            let conv = &b.convs[1];
-            let (gk, gb) = two_mut(grads, &conv.kernel, &conv.bias);
-            conv_backward(
-                &cache.d1,
-                &d_h,
-                shape,
-                fl,
-                conv.kernel.slice(params),
-                geo.kernel,
-                dilation,
-                gk,
-                gb,
-                Some(&mut d_d1),
-                &mut self.stacked,
-                &mut self.d_stacked,
-            );
-        }
-        let bn = &b.norms[0];
-        {
-            let (gg, gb) = two_mut(grads, &bn.gamma, &bn.beta);
-            let (gamma, beta) = (bn.gamma.slice(params), bn.beta.slice(params));
-            affine_relu_mask_norm_backward(&mut d_d1, &cache.z1, gamma, beta, &cache.inv1, &cache.mask1, shape, gg, gb);
-        }
-        {
-            let conv = &b.convs[0];
-            let (gk, gb) = two_mut(grads, &conv.kernel, &conv.bias);
-            conv_backward(
-                s,
-                &d_d1,
-                shape,
-                fl,
-                conv.kernel.slice(params),
-                geo.kernel,
-                dilation,
-                gk,
-                gb,
-                Some(&mut d_in),
-                &mut self.stacked,
-                &mut self.d_stacked,
-            );
-        }
+        let mut scratch = (&mut self.stacked, &mut self.d_stacked);
+        let at = (params, shape, geo, dilation);
+        sub_block_backward(at, b, 1, cache, &cache.d1, &mut d_h, &mut d_d1, grads, &mut scratch);
+        sub_block_backward(at, b, 0, cache, s, &mut d_d1, &mut d_in, grads, &mut scratch);
         self.d_inner = d_h;
         self.d_first = d_d1;
         d_in
     }
+}
+
+/// Back through sub-block `which` of a block (convolution → BatchNorm → ReLU → mask): `d`
+/// holds dL/d(its output) and is used up; dL/d(its input) is added to `d_input`.
+#[allow(clippy::too_many_arguments)]
+fn sub_block_backward(
+    (params, shape, geo, dilation): (&[f32], Shape, Geometry, usize),
+    b: &BlockOffsets,
+    which: usize,
+    cache: &BlockCache,
+    input: &[f32],
+    d: &mut [f32],
+    d_input: &mut [f32],
+    grads: &mut [f32],
+    (stacked, d_stacked): &mut (&mut Vec<f32>, &mut Vec<f32>),
+) {
+    let (bn, conv) = (&b.norms[which], &b.convs[which]);
+    let (gg, gb) = two_mut(grads, &bn.gamma, &bn.beta);
+    let (gamma, beta) = (bn.gamma.slice(params), bn.beta.slice(params));
+    let (z, inv, mask) = (&cache.z[which], &cache.inv[which], &cache.mask[which]);
+    affine_relu_mask_norm_backward(d, z, gamma, beta, inv, mask, shape, gg, gb);
+    let (gk, gb) = two_mut(grads, &conv.kernel, &conv.bias);
+    let kernel = conv.kernel.slice(params);
+    let fl = geo.filters;
+    conv_backward(input, d, shape, fl, kernel, geo.kernel, dilation, gk, gb, Some(d_input), stacked, d_stacked);
 }
 
 /// d[b, t, c] += v[b, c] for every frame t.
