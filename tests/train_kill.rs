@@ -48,12 +48,20 @@ impl Delays {
 }
 
 /// Run to the end, interrupting with `signal` after random delays, resuming each time.
-fn run_with_interruptions(corpus: &Path, out: &Path, cache: &Path, signal: &str, delays: &mut Delays) -> usize {
+fn run_with_interruptions(
+    corpus: &Path,
+    out: &Path,
+    cache: &Path,
+    signal: &str,
+    delays: &mut Delays,
+    span_ms: u64,
+) -> usize {
     let mut interruptions = 0;
     loop {
         let resume = out.join("run.json").is_file();
         let mut child = train(corpus, out, cache, resume);
-        let wait = delays.next_ms(400) + 20;
+        // Between 5% and 60% of an uninterrupted run: the first try is always cut short.
+        let wait = span_ms / 20 + delays.next_ms(span_ms * 11 / 20);
         let started = Instant::now();
         loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -83,8 +91,12 @@ fn killed_and_resumed_runs_end_with_the_uninterrupted_weights() {
     let corpus = root.join("corpus");
     synthetic_corpus(&corpus, 4);
     let cache = root.join("cache");
-    let status = train(&corpus, &root.join("whole"), &cache, false).wait().unwrap();
-    assert!(status.success());
+    // Once to fill the feature cache, once to time an uninterrupted run.
+    assert!(train(&corpus, &root.join("warm"), &cache, false).wait().unwrap().success());
+    let started = Instant::now();
+    assert!(train(&corpus, &root.join("whole"), &cache, false).wait().unwrap().success());
+    let span_ms = started.elapsed().as_millis().max(20) as u64;
+    println!("uninterrupted run: {span_ms} ms");
     let want = every_weight(&root.join("whole/weights"));
 
     let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
@@ -92,8 +104,9 @@ fn killed_and_resumed_runs_end_with_the_uninterrupted_weights() {
     let mut delays = Delays(seed);
     for signal in ["-KILL", "-INT"] {
         let out = root.join(format!("cut{signal}"));
-        let n = run_with_interruptions(&corpus, &out, &cache, signal, &mut delays);
+        let n = run_with_interruptions(&corpus, &out, &cache, signal, &mut delays, span_ms);
         println!("{signal}: {n} interruptions");
+        assert!(n >= 1, "{signal}: the run ended before any interruption");
         let got = every_weight(&out.join("weights"));
         assert!(got == want, "{signal}: weights differ from the uninterrupted run's");
         assert!(out.join("report.md").is_file());
