@@ -42,8 +42,8 @@ pub struct Direction {
     /// states[0]: after the 1x1 conv; states[j+1]: block j's output.
     pub states: Vec<Vec<f32>>,
     blocks: Vec<BlockCache>,
-    stacked: Vec<f32>,
-    d_stacked: Vec<f32>,
+    scratch: Vec<f32>,
+    d_scratch: Vec<f32>,
     d_state: Vec<f32>,
     d_inner: Vec<f32>,
     d_first: Vec<f32>,
@@ -82,7 +82,7 @@ impl Direction {
         self.states.resize_with(blocks + 1, Vec::new);
         self.blocks.resize_with(blocks, BlockCache::default);
         let (kernel, bias) = (at.input_kernel.slice(params), at.input_bias.slice(params));
-        conv_forward(&self.input, shape, f, kernel, bias, 1, 1, &mut self.stacked, &mut self.states[0]);
+        conv_forward(&self.input, shape, f, kernel, bias, 1, 1, &mut self.scratch, &mut self.states[0]);
         for (j, b) in at.blocks.iter().enumerate() {
             let (done, rest) = self.states.split_at_mut(j + 1);
             let s = &done[j];
@@ -108,12 +108,12 @@ impl Direction {
                 }
             };
             let (k1, b1) = (b.convs[0].kernel.slice(params), b.convs[0].bias.slice(params));
-            conv_forward(s, shape, fl, k1, b1, geo.kernel, dilation, &mut self.stacked, &mut cache.z[0]);
+            conv_forward(s, shape, fl, k1, b1, geo.kernel, dilation, &mut self.scratch, &mut cache.z[0]);
             let mut z1 = std::mem::take(&mut cache.z[0]);
             let mut d1 = std::mem::take(&mut cache.d1);
             sub(&mut z1, 0, cache, &mut d1);
             let (k2, b2) = (b.convs[1].kernel.slice(params), b.convs[1].bias.slice(params));
-            conv_forward(&d1, shape, fl, k2, b2, geo.kernel, dilation, &mut self.stacked, &mut cache.z[1]);
+            conv_forward(&d1, shape, fl, k2, b2, geo.kernel, dilation, &mut self.scratch, &mut cache.z[1]);
             let mut z2 = std::mem::take(&mut cache.z[1]);
             let mut g = std::mem::take(&mut cache.g);
             sub(&mut z2, 1, cache, &mut g);
@@ -169,8 +169,8 @@ impl Direction {
             gk,
             gb,
             None,
-            &mut self.stacked,
-            &mut self.d_stacked,
+            &mut self.scratch,
+            &mut self.d_scratch,
         );
         self.d_state = d_out;
     }
@@ -206,7 +206,7 @@ impl Direction {
         let mut d_d1 = std::mem::take(&mut self.d_first);
         d_d1.clear();
         d_d1.resize(shape.rows() * fl, 0.0);
-        let mut scratch = (&mut self.stacked, &mut self.d_stacked);
+        let mut scratch = (&mut self.scratch, &mut self.d_scratch);
         let at = (params, shape, geo, dilation);
         sub_block_backward(at, b, 1, cache, &cache.d1, &mut d_h, &mut d_d1, grads, &mut scratch);
         sub_block_backward(at, b, 0, cache, s, &mut d_d1, &mut d_in, grads, &mut scratch);
@@ -228,7 +228,7 @@ fn sub_block_backward(
     d: &mut [f32],
     d_input: &mut [f32],
     grads: &mut [f32],
-    (stacked, d_stacked): &mut (&mut Vec<f32>, &mut Vec<f32>),
+    (scratch, d_scratch): &mut (&mut Vec<f32>, &mut Vec<f32>),
 ) {
     let (bn, conv) = (&b.norms[which], &b.convs[which]);
     let (gg, gb) = two_mut(grads, &bn.gamma, &bn.beta);
@@ -238,7 +238,7 @@ fn sub_block_backward(
     let (gk, gb) = two_mut(grads, &conv.kernel, &conv.bias);
     let kernel = conv.kernel.slice(params);
     let fl = geo.filters;
-    conv_backward(input, d, shape, fl, kernel, geo.kernel, dilation, gk, gb, Some(d_input), stacked, d_stacked);
+    conv_backward(input, d, shape, fl, kernel, geo.kernel, dilation, gk, gb, Some(d_input), scratch, d_scratch);
 }
 
 /// d[b, t, c] += v[b, c] for every frame t.

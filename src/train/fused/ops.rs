@@ -79,54 +79,47 @@ impl Shape {
     }
 }
 
-/// A causal dilated convolution's input as one matrix: row (b, t) holds x[b, t - (k-1-i)·d]
-/// for the taps i = 0..k side by side (zeros before the clip starts), so that the convolution
-/// is one matmul with Keras's kernel [k, in, out] read as a (k·in) x out matrix.
-pub fn stack_taps(x: &[f32], shape: Shape, channels: usize, kernel: usize, dilation: usize, out: &mut Vec<f32>) {
-    let width = kernel * channels;
-    // Every element is written below, so the buffer is only sized, not cleared.
-    out.resize(shape.rows() * width, 0.0);
+/// Rows of sample b in a [batch, frames, width] buffer, from frame `from` to frame `to`.
+fn frames(b: usize, from: usize, to: usize, shape: Shape, width: usize) -> std::ops::Range<usize> {
+    (b * shape.frames + from) * width..(b * shape.frames + to) * width
+}
+
+/// dst[b, t + lag] += src[b, t], sample by sample (what a tap `lag` frames back contributes).
+fn add_delayed(dst: &mut [f32], src: &[f32], shape: Shape, width: usize, lag: usize) {
+    if lag >= shape.frames {
+        return;
+    }
     for b in 0..shape.batch {
-        for i in 0..kernel {
-            let lag = ((kernel - 1 - i) * dilation).min(shape.frames);
-            for t in 0..shape.frames {
-                let dst = (b * shape.frames + t) * width + i * channels;
-                if t < lag {
-                    out[dst..dst + channels].fill(0.0);
-                } else {
-                    let src = (b * shape.frames + t - lag) * channels;
-                    out[dst..dst + channels].copy_from_slice(&x[src..src + channels]);
-                }
-            }
-        }
+        let (d, s) = (frames(b, lag, shape.frames, shape, width), frames(b, 0, shape.frames - lag, shape, width));
+        dst[d].iter_mut().zip(&src[s]).for_each(|(x, y)| *x += y);
     }
 }
 
-/// The adjoint of [`stack_taps`]: dx[b, t] += Σ_i d_stacked[b, t + (k-1-i)·d, tap i].
-pub fn unstack_taps_add(
-    d_stacked: &[f32],
-    shape: Shape,
-    channels: usize,
-    kernel: usize,
-    dilation: usize,
-    dx: &mut [f32],
-) {
-    let width = kernel * channels;
+/// dst[b, t] += src[b, t + lag]: the adjoint of [`add_delayed`].
+fn add_advanced(dst: &mut [f32], src: &[f32], shape: Shape, width: usize, lag: usize) {
+    if lag >= shape.frames {
+        return;
+    }
     for b in 0..shape.batch {
-        for i in 0..kernel {
-            let lag = (kernel - 1 - i) * dilation;
-            for t in lag..shape.frames {
-                let src = (b * shape.frames + t) * width + i * channels;
-                let dst = (b * shape.frames + t - lag) * channels;
-                for (d, s) in dx[dst..dst + channels].iter_mut().zip(&d_stacked[src..src + channels]) {
-                    *d += s;
-                }
-            }
-        }
+        let (d, s) = (frames(b, 0, shape.frames - lag, shape, width), frames(b, lag, shape.frames, shape, width));
+        dst[d].iter_mut().zip(&src[s]).for_each(|(x, y)| *x += y);
     }
 }
 
-/// out = x · kernel + bias for a causal convolution (kernel: Keras's [k, in, out]).
+/// dst[b, t] = src[b, t + lag], zero where t + lag runs past the clip.
+fn copy_advanced(dst: &mut Vec<f32>, src: &[f32], shape: Shape, width: usize, lag: usize) {
+    dst.clear();
+    dst.resize(src.len(), 0.0);
+    add_advanced(dst, src, shape, width, lag);
+}
+
+/// The `lag` of tap i of a causal convolution: how many frames back it reads.
+fn lag(taps: usize, i: usize, dilation: usize) -> usize {
+    (taps - 1 - i) * dilation
+}
+
+/// out = x · kernel + bias for a causal convolution, Keras's kernel [k, in, out]: each tap is
+/// one matmul over all rows, added `lag` frames later (no per-row copies).
 #[allow(clippy::too_many_arguments)]
 pub fn conv_forward(
     x: &[f32],
@@ -136,21 +129,26 @@ pub fn conv_forward(
     bias: &[f32],
     taps: usize,
     dilation: usize,
-    stacked: &mut Vec<f32>,
+    scratch: &mut Vec<f32>,
     out: &mut Vec<f32>,
 ) {
-    let c_out = bias.len();
+    let (rows, c_out) = (shape.rows(), bias.len());
     out.clear();
-    for _ in 0..shape.rows() {
+    for _ in 0..rows {
         out.extend_from_slice(bias);
     }
-    let input = if taps == 1 {
-        x
-    } else {
-        stack_taps(x, shape, c_in, taps, dilation, stacked);
-        stacked.as_slice()
-    };
-    matmul(out, View::new(input, shape.rows(), taps * c_in), View::new(kernel, taps * c_in, c_out), true);
+    let input = View::new(x, rows, c_in);
+    for (i, w) in kernel.chunks_exact(c_in * c_out).enumerate() {
+        let lag = lag(taps, i, dilation);
+        let w = View::new(w, c_in, c_out);
+        if lag == 0 {
+            matmul(out, input, w, true);
+        } else if lag < shape.frames {
+            scratch.resize(rows * c_out, 0.0);
+            matmul(scratch, input, w, false);
+            add_delayed(out, scratch, shape, c_out, lag);
+        }
+    }
 }
 
 /// Gradients of [`conv_forward`]: the kernel's and the bias's (overwritten), and the input's
@@ -166,29 +164,34 @@ pub fn conv_backward(
     dilation: usize,
     grad_kernel: &mut [f32],
     grad_bias: &mut [f32],
-    dx: Option<&mut [f32]>,
-    stacked: &mut Vec<f32>,
-    d_stacked: &mut Vec<f32>,
+    mut dx: Option<&mut [f32]>,
+    scratch: &mut Vec<f32>,
+    d_scratch: &mut Vec<f32>,
 ) {
-    let (rows, c_out, width) = (shape.rows(), grad_bias.len(), taps * c_in);
-    let input = if taps == 1 {
-        x
-    } else {
-        stack_taps(x, shape, c_in, taps, dilation, stacked);
-        stacked.as_slice()
-    };
-    matmul(grad_kernel, View::new(input, rows, width).t(), View::new(d_out, rows, c_out), false);
+    let (rows, c_out) = (shape.rows(), grad_bias.len());
     column_sums(d_out, c_out, grad_bias);
-    if let Some(dx) = dx {
-        // Overwritten by the matmul, so only sized.
-        d_stacked.resize(rows * width, 0.0);
-        matmul(d_stacked, View::new(d_out, rows, c_out), View::new(kernel, width, c_out).t(), false);
-        if taps == 1 {
-            for (d, s) in dx.iter_mut().zip(d_stacked.iter()) {
-                *d += s;
+    let input = View::new(x, rows, c_in);
+    let per_tap = c_in * c_out;
+    for i in 0..taps {
+        let lag = lag(taps, i, dilation);
+        let (gk, w) = (&mut grad_kernel[i * per_tap..(i + 1) * per_tap], &kernel[i * per_tap..(i + 1) * per_tap]);
+        let w = View::new(w, c_in, c_out);
+        if lag == 0 {
+            matmul(gk, input.t(), View::new(d_out, rows, c_out), false);
+            if let Some(dx) = dx.as_deref_mut() {
+                matmul(dx, View::new(d_out, rows, c_out), w.t(), true);
+            }
+        } else if lag < shape.frames {
+            // The output at t + lag saw x[t]: pair them up by advancing d_out.
+            copy_advanced(d_scratch, d_out, shape, c_out, lag);
+            matmul(gk, input.t(), View::new(d_scratch, rows, c_out), false);
+            if let Some(dx) = dx.as_deref_mut() {
+                scratch.resize(rows * c_in, 0.0);
+                matmul(scratch, View::new(d_out, rows, c_out), w.t(), false);
+                add_advanced(dx, scratch, shape, c_in, lag);
             }
         } else {
-            unstack_taps_add(d_stacked, shape, c_in, taps, dilation, dx);
+            gk.fill(0.0);
         }
     }
 }
