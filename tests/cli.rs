@@ -72,3 +72,53 @@ fn predict_refuses_missing_or_broken_weights_in_words() {
     let (ok, _, err) = timnet(&["predict", "--weights", dir.to_str().unwrap(), wav.to_str().unwrap()]);
     assert!(!ok && err.contains("sidecar is not valid"), "{err}");
 }
+
+/// A tone with a slow glide, like a voice, at any rate and channel count.
+fn voice(seconds: f32, rate: u32, channels: u16, amplitude: f32) -> Vec<u8> {
+    let n = (seconds * rate as f32) as usize;
+    let mut interleaved = Vec::with_capacity(n * channels as usize);
+    for i in 0..n {
+        let t = i as f32 / rate as f32;
+        let v = amplitude * (2.0 * std::f32::consts::PI * (160.0 + 30.0 * (2.0 * t).sin()) * t).sin();
+        for c in 0..channels {
+            interleaved.push(v * (1.0 - 0.1 * c as f32));
+        }
+    }
+    encode_wav(&interleaved, channels, rate)
+}
+
+#[test]
+fn unusual_but_valid_audio_is_analysed_with_notes_where_doubtful() {
+    let dir = common::scratch("cli-unusual");
+    // (file, bytes, what a note must say, or "" for no note)
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("10ms.wav", voice(0.01, 16_000, 1, 0.5), "padded with silence"),
+        ("silence.wav", encode_wav(&vec![0.0; 32_000], 1, 16_000), "No speech detected"),
+        ("clipped.wav", voice(2.0, 16_000, 1, 4.0), "clipped at full scale"),
+        ("8k.wav", voice(2.0, 8_000, 1, 0.5), ""),
+        ("96k.wav", voice(2.0, 96_000, 1, 0.5), ""),
+        ("six-channels.wav", voice(2.0, 48_000, 6, 0.5), ""),
+        ("long.wav", voice(30.0, 16_000, 2, 0.5), ""),
+    ];
+    for (name, bytes, note) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let (ok, out, err) = timnet(&["predict", "--json", path.to_str().unwrap()]);
+        assert!(ok, "{name}: {err}");
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let analysis = &report[0]["analysis"];
+        let total: f64 = analysis["probabilities"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap()).sum();
+        assert!((total - 1.0).abs() < 1e-4, "{name}: probabilities sum to {total}");
+        let notes = analysis["notes"].as_array().unwrap();
+        if note.is_empty() {
+            assert!(notes.is_empty(), "{name}: unexpected notes {notes:?}");
+        } else {
+            assert!(notes.iter().any(|n| n.as_str().unwrap().contains(note)), "{name}: notes {notes:?}");
+        }
+        let windows = analysis["windows"].as_array().unwrap().len();
+        let seconds = analysis["seconds"].as_f64().unwrap();
+        // Hop half a clip (4.35 s): a 30 s file needs 13 windows, a short one 1.
+        let expected = if seconds <= 96_000.0 / 22_050.0 { 1 } else { ((seconds - 4.354) / 2.177).ceil() as usize + 1 };
+        assert_eq!(windows, expected, "{name}: {seconds} s");
+    }
+}
