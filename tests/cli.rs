@@ -122,3 +122,74 @@ fn unusual_but_valid_audio_is_analysed_with_notes_where_doubtful() {
         assert_eq!(windows, expected, "{name}: {seconds} s");
     }
 }
+
+/// 32-bit float WAV bytes (format tag 3), which may hold NaN or infinity.
+fn float_wav(samples: &[f32], rate: u32) -> Vec<u8> {
+    let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&3u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 4).to_le_bytes());
+    b.extend_from_slice(&4u16.to_le_bytes());
+    b.extend_from_slice(&32u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    b.extend_from_slice(&data);
+    b
+}
+
+/// 16-bit mono AIFF bytes at 16 kHz.
+fn aiff_16k(samples: &[f32]) -> Vec<u8> {
+    let data: Vec<u8> = samples.iter().flat_map(|s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_be_bytes()).collect();
+    let mut b = Vec::new();
+    b.extend_from_slice(b"FORM");
+    b.extend_from_slice(&(4 + 26 + 16 + data.len() as u32).to_be_bytes());
+    b.extend_from_slice(b"AIFFCOMM");
+    b.extend_from_slice(&18u32.to_be_bytes());
+    b.extend_from_slice(&1u16.to_be_bytes());
+    b.extend_from_slice(&(samples.len() as u32).to_be_bytes());
+    b.extend_from_slice(&16u16.to_be_bytes());
+    // 16,000 as an 80-bit extended float: exponent 16383 + 13, mantissa 16000 << 50.
+    b.extend_from_slice(&[0x40, 0x0c, 0xfa, 0, 0, 0, 0, 0, 0, 0]);
+    b.extend_from_slice(b"SSND");
+    b.extend_from_slice(&(8 + data.len() as u32).to_be_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&data);
+    b
+}
+
+#[test]
+fn float_samples_aiff_and_lying_headers() {
+    let dir = common::scratch("cli-formats");
+    let tone: Vec<f32> = (0..16_000).map(|i| 0.3 * (i as f32 * 0.07).sin()).collect();
+    let mut nan = tone.clone();
+    nan[500] = f32::NAN;
+    let mut inf = tone.clone();
+    inf[7] = f32::INFINITY;
+    let mut huge = encode_wav(&tone, 1, 16_000);
+    let at = huge.windows(4).position(|w| w == b"data").unwrap() + 4;
+    huge[at..at + 4].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+    // (file, bytes, Ok(()) if it must be analysed, Err(message) if it must fail)
+    let cases: Vec<(&str, Vec<u8>, Result<(), &str>)> = vec![
+        ("float.wav", float_wav(&tone, 16_000), Ok(())),
+        ("nan.wav", float_wav(&nan, 16_000), Err("NaN")),
+        ("inf.wav", float_wav(&inf, 16_000), Err("infinite")),
+        ("aiff-named.wav", aiff_16k(&tone), Ok(())),
+        ("huge-header.wav", huge, Ok(())),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let (ok, out, err) = timnet(&["predict", path.to_str().unwrap()]);
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        match expected {
+            Ok(()) => assert!(ok && out.contains("window"), "{name}: {err}"),
+            Err(message) => assert!(!ok && err.contains(message), "{name}: {err}"),
+        }
+    }
+}

@@ -33,6 +33,38 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::Empty);
     }
+    match decode_container(bytes) {
+        Err(AudioError::NotAudio(why)) => match repair_wav_sizes(bytes) {
+            Some(repaired) => decode_container(&repaired).map_err(|_| AudioError::NotAudio(why)),
+            None => Err(AudioError::NotAudio(why)),
+        },
+        other => other,
+    }
+}
+
+/// A WAV whose RIFF or chunk size claims more than the file holds (a recorder that never went
+/// back to fill the sizes in, or a file cut short): the same bytes with the sizes the file
+/// really has, so that what is there can be heard. `None` when there is nothing to repair.
+fn repair_wav_sizes(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return None;
+    }
+    let mut fixed = bytes.to_vec();
+    fixed[4..8].copy_from_slice(&((bytes.len() - 8) as u32).to_le_bytes());
+    let mut at = 12;
+    while at + 8 <= fixed.len() {
+        let size = u32::from_le_bytes([fixed[at + 4], fixed[at + 5], fixed[at + 6], fixed[at + 7]]) as usize;
+        let room = fixed.len() - at - 8;
+        if size > room {
+            fixed[at + 4..at + 8].copy_from_slice(&(room as u32).to_le_bytes());
+            break;
+        }
+        at += 8 + size + (size & 1);
+    }
+    (fixed != bytes).then_some(fixed)
+}
+
+fn decode_container(bytes: &[u8]) -> Result<Decoded, AudioError> {
     let source = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), Default::default());
     let probed = symphonia::default::get_probe()
         .format(&Hint::new(), source, &FormatOptions::default(), &MetadataOptions::default())
