@@ -99,6 +99,7 @@ fn unusual_but_valid_audio_is_analysed_with_notes_where_doubtful() {
         ("96k.wav", voice(2.0, 96_000, 1, 0.5), ""),
         ("six-channels.wav", voice(2.0, 48_000, 6, 0.5), ""),
         ("long.wav", voice(30.0, 16_000, 2, 0.5), ""),
+        ("mp3-named.wav", fixture_bytes!("tone_16000.mp3").to_vec(), ""),
     ];
     for (name, bytes, note) in cases {
         let path = dir.join(name);
