@@ -11,7 +11,8 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 logs=target/test-logs
 mkdir -p "$logs"
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step says how long the run has taken so far, so that slow steps show in CI logs.
+step() { printf '\n== [%d s] %s\n' "$SECONDS" "$*"; }
 
 step "native tests"
 cargo test -p timnet 2>&1 | tee "$logs/native.txt"
@@ -44,3 +45,4 @@ step "the page, built by trunk, end to end in headless Chromium (file, fake micr
 trunk --skip-version-check build
 CHROMIUM="$CHROMIUM" cargo test -p timnet-e2e --test page -- --nocapture 2>&1 | tee "$logs/e2e.txt"
 echo "screenshot: target/e2e/page.png"
+step "all passed"
