@@ -60,7 +60,7 @@ fn peak_rss_mib() -> f64 {
     kib / 1024.0
 }
 
-fn batch_of_clips(device: &Device) -> (Vec<f32>, Vec<f32>, usize) {
+fn batch_of_clips() -> (Vec<f32>, Vec<f32>, usize) {
     let mfcc = Mfcc::default();
     let features = mfcc.compute(&signal(CLIP_22K, 22_050.0));
     let frames = features.frames;
@@ -72,7 +72,6 @@ fn batch_of_clips(device: &Device) -> (Vec<f32>, Vec<f32>, usize) {
     for r in 0..BATCH {
         y[r * 7 + r % 7] += 0.9;
     }
-    let _ = device;
     (x, y, frames)
 }
 
@@ -101,7 +100,7 @@ fn phase(name: &str) -> Result<(f64, String), String> {
         "step-fused" => {
             device.seed(1);
             let mut fused = FusedTrainer::new(&TimNetConfig::default().init(&device), 1e-3);
-            let (x, y, _) = batch_of_clips(&device);
+            let (x, y, _) = batch_of_clips();
             let mut seed = 0;
             let ms = median_ms(20, || {
                 seed += 1;
@@ -114,7 +113,7 @@ fn phase(name: &str) -> Result<(f64, String), String> {
             device.seed(1);
             let model = TimNetConfig::default().init(&device);
             let mut optimizer = timnet::train::fit::adam().init();
-            let (x, y, frames) = batch_of_clips(&device);
+            let (x, y, frames) = batch_of_clips();
             let mut model = Some(model);
             let ms = median_ms(3, || {
                 use burn::optim::GradientsParams;

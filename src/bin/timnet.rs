@@ -11,7 +11,8 @@ use timnet::audio::{fit_length, prepare};
 use timnet::corpus::Corpus;
 use timnet::features::{Features, Mfcc};
 use timnet::model::TimNetConfig;
-use timnet::train::evaluate::{default_cache, evaluate};
+use timnet::train::data::default_cache;
+use timnet::train::evaluate::evaluate;
 use timnet::weights::{Sidecar, Weights};
 
 #[derive(Parser)]

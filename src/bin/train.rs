@@ -178,7 +178,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
         eprintln!("\ninterrupted: finishing this epoch and writing a checkpoint (Ctrl-C again to quit now)");
     })
     .map_err(|e| e.to_string())?;
-    let cache = args.cache.clone().or_else(timnet::train::evaluate::default_cache);
+    let cache = args.cache.clone().or_else(timnet::train::data::default_cache);
     let mut progress = Bars::new(args.quiet, stop);
     match run.execute(&mut progress, cache.as_deref())? {
         None => {

@@ -40,6 +40,14 @@ impl Dataset {
     }
 }
 
+/// Where features are cached between runs: $XDG_CACHE_HOME/timnet or ~/.cache/timnet.
+pub fn default_cache() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("timnet"))
+}
+
 /// Compute (or load from `cache`) the MFCCs of every item, centre-fitted to the corpus length.
 pub fn extract(corpus: &Corpus, config: &MfccConfig, cache: Option<&Path>) -> Result<Dataset, String> {
     let key = cache_key(corpus, config)?;

@@ -83,11 +83,3 @@ pub fn evaluate(
         unreadable: data.unreadable,
     })
 }
-
-/// Where features are cached between runs: $XDG_CACHE_HOME/timnet or ~/.cache/timnet.
-pub fn default_cache() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("timnet"))
-}
