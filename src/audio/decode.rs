@@ -33,6 +33,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::Empty);
     }
+    check_wav_format(bytes)?;
     match decode_container(bytes) {
         Err(AudioError::NotAudio(why)) => match repair_wav_sizes(bytes) {
             Some(repaired) => decode_container(&repaired).map_err(|_| AudioError::NotAudio(why)),
@@ -62,6 +63,32 @@ fn repair_wav_sizes(bytes: &[u8]) -> Option<Vec<u8>> {
         at += 8 + size + (size & 1);
     }
     (fixed != bytes).then_some(fixed)
+}
+
+/// Refuse a WAV whose format chunk gives no channels or a rate of 0 Hz: the decoder library
+/// asserts on a zero rate rather than returning an error.
+fn check_wav_format(bytes: &[u8]) -> Result<(), AudioError> {
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return Ok(());
+    }
+    let mut at = 12;
+    while at + 8 <= bytes.len() {
+        let size = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]) as usize;
+        if &bytes[at..at + 4] == b"fmt " && at + 8 + 16 <= bytes.len() {
+            let field = |offset: usize| &bytes[at + 8 + offset..];
+            let channels = u16::from_le_bytes([field(2)[0], field(2)[1]]);
+            let rate = u32::from_le_bytes([field(4)[0], field(4)[1], field(4)[2], field(4)[3]]);
+            if channels == 0 {
+                return Err(AudioError::NoChannels);
+            }
+            if rate == 0 {
+                return Err(AudioError::BadSampleRate(rate));
+            }
+            return Ok(());
+        }
+        at = at.saturating_add(8).saturating_add(size).saturating_add(size & 1);
+    }
+    Ok(())
 }
 
 fn decode_container(bytes: &[u8]) -> Result<Decoded, AudioError> {
@@ -196,5 +223,11 @@ mod tests {
         for cut in [4, 12, 30, 43] {
             assert!(decode(&whole[..cut]).is_err(), "a header cut at {cut} bytes must not decode");
         }
+    }
+
+    #[test]
+    fn headers_the_decoder_library_would_assert_on_are_refused_first() {
+        assert_eq!(decode(&wav(1, 16, 1, 0, &[0u8; 64])).unwrap_err(), AudioError::BadSampleRate(0));
+        assert_eq!(decode(&wav(1, 16, 0, 8000, &[0u8; 64])).unwrap_err(), AudioError::NoChannels);
     }
 }

@@ -15,7 +15,7 @@ pub enum AudioError {
     NoChannels,
     #[error("the file does not say its sample rate")]
     UnknownSampleRate,
-    #[error("the sample rate {0} Hz is not usable")]
+    #[error("the sample rate {0} Hz is not usable: audio files run at 1,000 to 768,000 Hz")]
     BadSampleRate(u32),
     #[error("the audio contains NaN samples (first at sample {position})")]
     NanSamples { position: usize },

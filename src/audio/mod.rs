@@ -20,6 +20,10 @@ pub use wav::encode_wav;
 /// The rate every feature is computed at (librosa's default, and the paper's).
 pub const MODEL_RATE: u32 = 22_050;
 
+/// Rates a file may have: below 1 kHz no speech survives, and 768 kHz is the highest any
+/// recorder or browser uses. Outside them a header is lying, and resampling would take minutes.
+pub const SOURCE_RATES: std::ops::RangeInclusive<u32> = 1_000..=768_000;
+
 /// A peak below -60 dBFS holds no audible speech.
 const SILENCE_PEAK: f32 = 1e-3;
 
@@ -63,7 +67,7 @@ pub fn prepare_samples(interleaved: &[f32], channels: usize, rate: u32) -> Resul
     if channels == 0 {
         return Err(AudioError::NoChannels);
     }
-    if rate == 0 {
+    if !SOURCE_RATES.contains(&rate) {
         return Err(AudioError::BadSampleRate(rate));
     }
     if let Some(position) = interleaved.iter().position(|s| !s.is_finite()) {
@@ -126,6 +130,10 @@ mod tests {
         assert!(prepare_samples(&[], 1, 16_000).is_err());
         assert!(prepare_samples(&[0.0; 8], 0, 16_000).is_err());
         assert!(prepare_samples(&[0.0; 8], 1, 0).is_err());
+        let slow = prepare_samples(&[0.0; 8], 1, 1).unwrap_err();
+        assert!(slow.to_string().contains("1 Hz is not usable"), "{slow}");
+        assert!(prepare_samples(&[0.0; 8], 1, 768_000).is_ok());
+        assert!(prepare_samples(&[0.0; 8], 1, 768_001).is_err());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! that the same tests run natively and in wasm32 (where there is no filesystem).
 #![allow(dead_code)]
 
+pub mod hostile;
+
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
