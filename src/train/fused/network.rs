@@ -34,7 +34,7 @@ struct BlockCache {
     moments: [(Vec<f32>, Vec<f32>); 2],
 }
 
-/// One direction's activations and scratch space, kept between steps.
+/// One direction's activations and gradient buffers, kept between steps.
 #[derive(Default)]
 pub struct Direction {
     /// The direction's input (the clip, or the clip reversed in time).
@@ -42,8 +42,6 @@ pub struct Direction {
     /// states[0]: after the 1x1 conv; states[j+1]: block j's output.
     pub states: Vec<Vec<f32>>,
     blocks: Vec<BlockCache>,
-    scratch: Vec<f32>,
-    d_scratch: Vec<f32>,
     d_state: Vec<f32>,
     d_inner: Vec<f32>,
     d_first: Vec<f32>,
@@ -82,7 +80,7 @@ impl Direction {
         self.states.resize_with(blocks + 1, Vec::new);
         self.blocks.resize_with(blocks, BlockCache::default);
         let (kernel, bias) = (at.input_kernel.slice(params), at.input_bias.slice(params));
-        conv_forward(&self.input, shape, f, kernel, bias, 1, 1, &mut self.scratch, &mut self.states[0]);
+        conv_forward(&self.input, shape, f, kernel, bias, 1, 1, &mut self.states[0]);
         for (j, b) in at.blocks.iter().enumerate() {
             let (done, rest) = self.states.split_at_mut(j + 1);
             let s = &done[j];
@@ -108,12 +106,12 @@ impl Direction {
                 }
             };
             let (k1, b1) = (b.convs[0].kernel.slice(params), b.convs[0].bias.slice(params));
-            conv_forward(s, shape, fl, k1, b1, geo.kernel, dilation, &mut self.scratch, &mut cache.z[0]);
+            conv_forward(s, shape, fl, k1, b1, geo.kernel, dilation, &mut cache.z[0]);
             let mut z1 = std::mem::take(&mut cache.z[0]);
             let mut d1 = std::mem::take(&mut cache.d1);
             sub(&mut z1, 0, cache, &mut d1);
             let (k2, b2) = (b.convs[1].kernel.slice(params), b.convs[1].bias.slice(params));
-            conv_forward(&d1, shape, fl, k2, b2, geo.kernel, dilation, &mut self.scratch, &mut cache.z[1]);
+            conv_forward(&d1, shape, fl, k2, b2, geo.kernel, dilation, &mut cache.z[1]);
             let mut z2 = std::mem::take(&mut cache.z[1]);
             let mut g = std::mem::take(&mut cache.g);
             sub(&mut z2, 1, cache, &mut g);
@@ -158,20 +156,7 @@ impl Direction {
         }
         let (gk, gb) = two_mut(grads, &at.input_kernel, &at.input_bias);
         let kernel = at.input_kernel.slice(params);
-        conv_backward(
-            &self.input,
-            &d_out,
-            shape,
-            geo.features,
-            kernel,
-            1,
-            1,
-            gk,
-            gb,
-            None,
-            &mut self.scratch,
-            &mut self.d_scratch,
-        );
+        conv_backward(&self.input, &d_out, shape, geo.features, kernel, 1, 1, gk, gb, None);
         self.d_state = d_out;
     }
 
@@ -206,10 +191,9 @@ impl Direction {
         let mut d_d1 = std::mem::take(&mut self.d_first);
         d_d1.clear();
         d_d1.resize(shape.rows() * fl, 0.0);
-        let mut scratch = (&mut self.scratch, &mut self.d_scratch);
         let at = (params, shape, geo, dilation);
-        sub_block_backward(at, b, 1, cache, &cache.d1, &mut d_h, &mut d_d1, grads, &mut scratch);
-        sub_block_backward(at, b, 0, cache, s, &mut d_d1, &mut d_in, grads, &mut scratch);
+        sub_block_backward(at, b, 1, cache, &cache.d1, &mut d_h, &mut d_d1, grads);
+        sub_block_backward(at, b, 0, cache, s, &mut d_d1, &mut d_in, grads);
         self.d_inner = d_h;
         self.d_first = d_d1;
         d_in
@@ -228,7 +212,6 @@ fn sub_block_backward(
     d: &mut [f32],
     d_input: &mut [f32],
     grads: &mut [f32],
-    (scratch, d_scratch): &mut (&mut Vec<f32>, &mut Vec<f32>),
 ) {
     let (bn, conv) = (&b.norms[which], &b.convs[which]);
     let (gg, gb) = two_mut(grads, &bn.gamma, &bn.beta);
@@ -238,7 +221,7 @@ fn sub_block_backward(
     let (gk, gb) = two_mut(grads, &conv.kernel, &conv.bias);
     let kernel = conv.kernel.slice(params);
     let fl = geo.filters;
-    conv_backward(input, d, shape, fl, kernel, geo.kernel, dilation, gk, gb, Some(d_input), scratch, d_scratch);
+    conv_backward(input, d, shape, fl, kernel, geo.kernel, dilation, gk, gb, Some(d_input));
 }
 
 /// d[b, t, c] += v[b, c] for every frame t.

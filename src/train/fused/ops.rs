@@ -6,11 +6,11 @@ use gemm::Parallelism;
 /// A read-only matrix: `rows` x `cols` with arbitrary strides, so a transpose is free.
 #[derive(Clone, Copy)]
 pub struct View<'a> {
-    data: &'a [f32],
-    rows: usize,
-    cols: usize,
-    row_stride: usize,
-    col_stride: usize,
+    pub(super) data: &'a [f32],
+    pub(super) rows: usize,
+    pub(super) cols: usize,
+    pub(super) row_stride: usize,
+    pub(super) col_stride: usize,
 }
 
 impl<'a> View<'a> {
@@ -23,6 +23,10 @@ impl<'a> View<'a> {
         Self { rows: self.cols, cols: self.rows, row_stride: self.col_stride, col_stride: self.row_stride, ..self }
     }
 
+    pub fn at(&self, i: usize, j: usize) -> f32 {
+        self.data[i * self.row_stride + j * self.col_stride]
+    }
+
     fn fits(&self) -> bool {
         self.rows == 0
             || self.cols == 0
@@ -30,13 +34,17 @@ impl<'a> View<'a> {
     }
 }
 
-/// dst (row-major, a.rows x b.cols) = a·b, or dst += a·b when `accumulate`.
+/// dst (row-major, a.rows x b.cols) = a·b, or dst += a·b when `accumulate`: the narrow
+/// kernels where they apply, else gemm.
 pub fn matmul(dst: &mut [f32], a: View, b: View, accumulate: bool) {
     assert!(a.cols == b.rows && a.fits() && b.fits() && dst.len() >= a.rows * b.cols, "matmul shapes");
     if a.cols == 0 {
         if !accumulate {
             dst[..a.rows * b.cols].fill(0.0);
         }
+        return;
+    }
+    if super::narrow::matmul(dst, a, b, accumulate) {
         return;
     }
     // SAFETY: the assertion above keeps every index gemm touches inside the three slices, and
@@ -84,42 +92,14 @@ fn frames(b: usize, from: usize, to: usize, shape: Shape, width: usize) -> std::
     (b * shape.frames + from) * width..(b * shape.frames + to) * width
 }
 
-/// dst[b, t + lag] += src[b, t], sample by sample (what a tap `lag` frames back contributes).
-fn add_delayed(dst: &mut [f32], src: &[f32], shape: Shape, width: usize, lag: usize) {
-    if lag >= shape.frames {
-        return;
-    }
-    for b in 0..shape.batch {
-        let (d, s) = (frames(b, lag, shape.frames, shape, width), frames(b, 0, shape.frames - lag, shape, width));
-        dst[d].iter_mut().zip(&src[s]).for_each(|(x, y)| *x += y);
-    }
-}
-
-/// dst[b, t] += src[b, t + lag]: the adjoint of [`add_delayed`].
-fn add_advanced(dst: &mut [f32], src: &[f32], shape: Shape, width: usize, lag: usize) {
-    if lag >= shape.frames {
-        return;
-    }
-    for b in 0..shape.batch {
-        let (d, s) = (frames(b, 0, shape.frames - lag, shape, width), frames(b, lag, shape.frames, shape, width));
-        dst[d].iter_mut().zip(&src[s]).for_each(|(x, y)| *x += y);
-    }
-}
-
-/// dst[b, t] = src[b, t + lag], zero where t + lag runs past the clip.
-fn copy_advanced(dst: &mut Vec<f32>, src: &[f32], shape: Shape, width: usize, lag: usize) {
-    dst.clear();
-    dst.resize(src.len(), 0.0);
-    add_advanced(dst, src, shape, width, lag);
-}
-
 /// The `lag` of tap i of a causal convolution: how many frames back it reads.
 fn lag(taps: usize, i: usize, dilation: usize) -> usize {
     (taps - 1 - i) * dilation
 }
 
 /// out = x · kernel + bias for a causal convolution, Keras's kernel [k, in, out]: each tap is
-/// one matmul over all rows, added `lag` frames later (no per-row copies).
+/// one matmul, over all rows for the tap that reads the current frame, and sample by sample for
+/// a tap `lag` frames back (frame t + lag of the output reads frame t of the input).
 #[allow(clippy::too_many_arguments)]
 pub fn conv_forward(
     x: &[f32],
@@ -129,7 +109,6 @@ pub fn conv_forward(
     bias: &[f32],
     taps: usize,
     dilation: usize,
-    scratch: &mut Vec<f32>,
     out: &mut Vec<f32>,
 ) {
     let (rows, c_out) = (shape.rows(), bias.len());
@@ -137,16 +116,17 @@ pub fn conv_forward(
     for _ in 0..rows {
         out.extend_from_slice(bias);
     }
-    let input = View::new(x, rows, c_in);
     for (i, w) in kernel.chunks_exact(c_in * c_out).enumerate() {
         let lag = lag(taps, i, dilation);
         let w = View::new(w, c_in, c_out);
         if lag == 0 {
-            matmul(out, input, w, true);
+            matmul(out, View::new(x, rows, c_in), w, true);
         } else if lag < shape.frames {
-            scratch.resize(rows * c_out, 0.0);
-            matmul(scratch, input, w, false);
-            add_delayed(out, scratch, shape, c_out, lag);
+            let kept = shape.frames - lag;
+            for b in 0..shape.batch {
+                let seen = View::new(&x[frames(b, 0, kept, shape, c_in)], kept, c_in);
+                matmul(&mut out[frames(b, lag, shape.frames, shape, c_out)], seen, w, true);
+            }
         }
     }
 }
@@ -165,33 +145,32 @@ pub fn conv_backward(
     grad_kernel: &mut [f32],
     grad_bias: &mut [f32],
     mut dx: Option<&mut [f32]>,
-    scratch: &mut Vec<f32>,
-    d_scratch: &mut Vec<f32>,
 ) {
     let (rows, c_out) = (shape.rows(), grad_bias.len());
     column_sums(d_out, c_out, grad_bias);
-    let input = View::new(x, rows, c_in);
     let per_tap = c_in * c_out;
     for i in 0..taps {
         let lag = lag(taps, i, dilation);
         let (gk, w) = (&mut grad_kernel[i * per_tap..(i + 1) * per_tap], &kernel[i * per_tap..(i + 1) * per_tap]);
         let w = View::new(w, c_in, c_out);
+        gk.fill(0.0);
         if lag == 0 {
-            matmul(gk, input.t(), View::new(d_out, rows, c_out), false);
+            let d = View::new(d_out, rows, c_out);
+            matmul(gk, View::new(x, rows, c_in).t(), d, true);
             if let Some(dx) = dx.as_deref_mut() {
-                matmul(dx, View::new(d_out, rows, c_out), w.t(), true);
+                matmul(dx, d, w.t(), true);
             }
         } else if lag < shape.frames {
-            // The output at t + lag saw x[t]: pair them up by advancing d_out.
-            copy_advanced(d_scratch, d_out, shape, c_out, lag);
-            matmul(gk, input.t(), View::new(d_scratch, rows, c_out), false);
-            if let Some(dx) = dx.as_deref_mut() {
-                scratch.resize(rows * c_in, 0.0);
-                matmul(scratch, View::new(d_out, rows, c_out), w.t(), false);
-                add_advanced(dx, scratch, shape, c_in, lag);
+            // The output at frame t + lag saw the input at frame t: pair them sample by sample.
+            let kept = shape.frames - lag;
+            for b in 0..shape.batch {
+                let seen = frames(b, 0, kept, shape, c_in);
+                let d = View::new(&d_out[frames(b, lag, shape.frames, shape, c_out)], kept, c_out);
+                matmul(gk, View::new(&x[seen.clone()], kept, c_in).t(), d, true);
+                if let Some(dx) = dx.as_deref_mut() {
+                    matmul(&mut dx[seen], d, w.t(), true);
+                }
             }
-        } else {
-            gk.fill(0.0);
         }
     }
 }
