@@ -1,6 +1,8 @@
-//! Where the model runs: WebGPU when the browser offers an adapter, burn's CPU backend
-//! otherwise, chosen by itself. A failure on the GPU path falls back to the CPU with a note.
+//! Where the model runs: WebGPU when the browser offers an adapter and it is the faster of the
+//! two, burn's CPU backend otherwise, chosen by itself. A failure on the GPU path falls back to
+//! the CPU with a note.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use timnet::analysis::Analyzer;
@@ -28,10 +30,22 @@ impl fmt::Display for Backend {
     }
 }
 
+/// Which device the page asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preference {
+    /// WebGPU when the browser offers an adapter that is faster here than the CPU: a software
+    /// adapter (SwiftShader, on machines without a GPU) can be 80 times slower.
+    Auto,
+    /// WebGPU whenever the browser offers an adapter (`?gpu`: for comparison and tests).
+    Gpu,
+    /// The CPU backend (`?cpu`).
+    Cpu,
+}
+
 pub struct Engine {
     pub analyzer: Analyzer,
     pub backend: Backend,
-    /// Why the CPU runs when WebGPU was not used, if it was tried or missing.
+    /// Why this backend runs: WebGPU missing or failed, or the two timed against each other.
     pub note: Option<String>,
 }
 
@@ -41,27 +55,55 @@ impl Engine {
     }
 
     /// Start on the best device available, reporting each stage through `progress`.
-    pub async fn start(try_gpu: bool, progress: impl Fn(&str)) -> Result<Engine, String> {
-        let note = if try_gpu {
-            progress("Looking for WebGPU…");
-            match webgpu_adapter().await {
-                Ok(()) => {
-                    progress("Starting WebGPU and compiling shaders…");
-                    match start_on_gpu().await {
-                        Ok(analyzer) => return Ok(Engine { analyzer, backend: Backend::WebGpu, note: None }),
-                        Err(e) => format!("WebGPU failed ({e}); running on the CPU instead."),
-                    }
-                }
-                Err(why) => format!("{why}; running on the CPU."),
-            }
-        } else {
-            "WebGPU was not requested; running on the CPU.".into()
+    pub async fn start(preference: Preference, progress: impl Fn(&str)) -> Result<Engine, String> {
+        if preference == Preference::Cpu {
+            return Self::on_cpu("The CPU was asked for (?cpu in the address).".into(), &progress).await;
+        }
+        progress("Looking for WebGPU…");
+        if let Err(why) = webgpu_adapter().await {
+            return Self::on_cpu(format!("{why}; running on the CPU."), &progress).await;
+        }
+        progress("Starting WebGPU and compiling shaders…");
+        let gpu = match start_on_gpu().await {
+            Ok(gpu) => gpu,
+            Err(e) => return Self::on_cpu(format!("WebGPU failed ({e}); running on the CPU instead."), &progress).await,
         };
-        progress("Loading the model on the CPU…");
-        let analyzer = load(Device::flex())?;
-        warm_up(&analyzer).await?;
-        Ok(Engine { analyzer, backend: Backend::Cpu, note: Some(note) })
+        if preference == Preference::Gpu {
+            return Ok(Engine { analyzer: gpu, backend: Backend::WebGpu, note: None });
+        }
+        progress("Timing WebGPU against the CPU…");
+        let on_cpu = start_on_cpu().await?;
+        let (gpu_ms, cpu_ms) = (milliseconds_per_clip(&gpu).await?, milliseconds_per_clip(&on_cpu).await?);
+        Ok(if gpu_ms <= cpu_ms {
+            let note = format!("WebGPU takes {gpu_ms:.0} ms per clip here, the CPU {cpu_ms:.0} ms.");
+            Engine { analyzer: gpu, backend: Backend::WebGpu, note: Some(note) }
+        } else {
+            let note = format!(
+                "This browser's WebGPU adapter takes {gpu_ms:.0} ms per clip and the CPU {cpu_ms:.0} ms \
+                 (a software adapter?); running on the CPU, which is faster here."
+            );
+            Engine { analyzer: on_cpu, backend: Backend::Cpu, note: Some(note) }
+        })
     }
+
+    async fn on_cpu(note: String, progress: &impl Fn(&str)) -> Result<Engine, String> {
+        progress("Loading the model on the CPU…");
+        Ok(Engine { analyzer: start_on_cpu().await?, backend: Backend::Cpu, note: Some(note) })
+    }
+}
+
+async fn start_on_cpu() -> Result<Analyzer, String> {
+    let analyzer = load(Device::flex())?;
+    warm_up(&analyzer).await?;
+    Ok(analyzer)
+}
+
+/// Wall time of one clip's analysis, after the warm-up has compiled what needs compiling.
+async fn milliseconds_per_clip(analyzer: &Analyzer) -> Result<f64, String> {
+    let performance = web_sys::window().and_then(|w| w.performance()).ok_or("no performance clock")?;
+    let start = performance.now();
+    warm_up(analyzer).await?;
+    Ok(performance.now() - start)
 }
 
 fn load(device: Device) -> Result<Analyzer, String> {
@@ -81,8 +123,21 @@ async fn warm_up(analyzer: &Analyzer) -> Result<(), String> {
     }
 }
 
+thread_local! {
+    /// burn registers one WebGPU runtime per page, so a second initialisation fails: the device
+    /// is initialised once and shared by every engine started after.
+    static GPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
 async fn start_on_gpu() -> Result<Analyzer, String> {
-    let device = Device::wgpu_options().init_async().await.map_err(|e| e.to_string())?;
+    let device = match GPU.with(|gpu| gpu.borrow().clone()) {
+        Some(device) => device,
+        None => {
+            let device = Device::wgpu_options().init_async().await.map_err(|e| e.to_string())?;
+            GPU.with(|gpu| *gpu.borrow_mut() = Some(device.clone()));
+            device
+        }
+    };
     let analyzer = load(device)?;
     warm_up(&analyzer).await?;
     Ok(analyzer)

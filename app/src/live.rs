@@ -3,12 +3,17 @@
 
 use timnet::audio::{MODEL_RATE, resample};
 
-/// Samples (at `rate`) of the newest `clip_samples` at the model rate, or everything so far.
-pub fn latest_window(recorded: &[f32], rate: u32, clip_samples: usize) -> Vec<f32> {
-    // Enough input for one clip at the model rate, plus a margin for the filter's edge.
+/// The newest stretch of a recording at `rate` that makes one clip at the model rate (all of
+/// it while it is shorter): the only part a live update needs to copy.
+pub fn latest_input(recorded: &[f32], rate: u32, clip_samples: usize) -> &[f32] {
     let needed = (clip_samples as f64 * rate as f64 / MODEL_RATE as f64).ceil() as usize;
-    let start = recorded.len().saturating_sub(needed);
-    resample(&recorded[start..], rate, MODEL_RATE)
+    &recorded[recorded.len().saturating_sub(needed)..]
+}
+
+/// The newest `clip_samples` of a recording at `rate`, brought to the model rate, or
+/// everything so far.
+pub fn latest_window(recorded: &[f32], rate: u32, clip_samples: usize) -> Vec<f32> {
+    resample(latest_input(recorded, rate, clip_samples), rate, MODEL_RATE)
 }
 
 /// Seconds of audio in `samples` at `rate`.

@@ -1,10 +1,11 @@
-//! The page's engine in a real browser (wasm32 only): it picks WebGPU exactly when the browser
-//! offers an adapter, falls back to the CPU by itself otherwise, and analyses a file with the
+//! The page's engine in a real browser (wasm32 only): asked for the GPU it runs WebGPU exactly
+//! when the browser offers an adapter; left to itself it times the two and says why it chose;
+//! without an adapter it falls back to the CPU by itself. Either way it analyses a file with the
 //! shipped weights through the same decoder, resampler and MFCC as the CLI.
 #![cfg(target_arch = "wasm32")]
 
 use timnet_app::audio_in::prepare_file;
-use timnet_app::engine::{Backend, Engine, webgpu_adapter};
+use timnet_app::engine::{Backend, Engine, Preference, webgpu_adapter};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -13,9 +14,9 @@ const EMODB_ANGRY: &[u8] =
     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/emodb/wav/03a01Wa.wav"));
 
 #[wasm_bindgen_test]
-async fn engine_picks_its_backend_by_itself_and_analyses_a_file() {
+async fn engine_runs_webgpu_when_asked_and_offered_and_analyses_a_file() {
     let adapter = webgpu_adapter().await.is_ok();
-    let engine = Engine::start(true, |_| {}).await.expect("the engine starts");
+    let engine = Engine::start(Preference::Gpu, |_| {}).await.expect("the engine starts");
     console_log!("app: backend {} (adapter offered: {adapter}; note: {:?})", engine.backend, engine.note);
     if adapter {
         assert_eq!(engine.backend, Backend::WebGpu, "{:?}", engine.note);
@@ -39,8 +40,23 @@ async fn engine_picks_its_backend_by_itself_and_analyses_a_file() {
 }
 
 #[wasm_bindgen_test]
+async fn left_to_itself_the_engine_runs_the_faster_backend_and_says_why() {
+    let adapter = webgpu_adapter().await.is_ok();
+    let engine = Engine::start(Preference::Auto, |_| {}).await.expect("the engine starts");
+    let note = engine.note.clone().unwrap_or_default();
+    console_log!("app: auto picked {} ({note})", engine.backend);
+    if adapter {
+        // Both were timed on one clip; the note gives both figures.
+        assert!(note.matches(" ms").count() == 2, "{note}");
+    } else {
+        assert_eq!(engine.backend, Backend::Cpu);
+        assert!(note.contains("no WebGPU") || note.contains("no adapter"), "{note}");
+    }
+}
+
+#[wasm_bindgen_test]
 async fn the_cpu_path_works_when_webgpu_is_not_wanted() {
-    let engine = Engine::start(false, |_| {}).await.expect("the engine starts");
+    let engine = Engine::start(Preference::Cpu, |_| {}).await.expect("the engine starts");
     assert_eq!(engine.backend, Backend::Cpu);
 }
 

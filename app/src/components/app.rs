@@ -8,7 +8,7 @@ use timnet::audio::{MODEL_RATE, Prepared};
 use super::charts::{Probabilities, Timeline};
 use super::detail::Detail;
 use super::input::{DropZone, RecordButton};
-use crate::engine::{Backend, Engine};
+use crate::engine::{Backend, Engine, Preference};
 
 /// One analysed (or failed) recording in the results list.
 #[derive(Clone, Debug)]
@@ -130,11 +130,18 @@ pub fn App() -> impl IntoView {
     let backend = RwSignal::new(None::<Backend>);
     let note = RwSignal::new(None::<String>);
     let weights = RwSignal::new(String::new());
-    // `?cpu` in the address forces the CPU backend (for comparison and tests).
-    let try_gpu = !web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default().contains("cpu");
+    // `?cpu` or `?gpu` in the address forces a backend (for comparison and tests).
+    let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let preference = if query.contains("cpu") {
+        Preference::Cpu
+    } else if query.contains("gpu") {
+        Preference::Gpu
+    } else {
+        Preference::Auto
+    };
     spawn_local(async move {
         let status = shared.status;
-        match Engine::start(try_gpu, move |stage| status.set(stage.to_string())).await {
+        match Engine::start(preference, move |stage| status.set(stage.to_string())).await {
             Ok(engine) => {
                 backend.set(Some(engine.backend));
                 note.set(engine.note.clone());
