@@ -1,6 +1,8 @@
 //! The built page (dist/) in a real headless Chromium, driven through chromedriver: load it,
 //! drop an EmoDB recording, check every drawing, record from a fake microphone until the live
-//! timeline moves, and prove that no request left the page's origin.
+//! timeline moves, and prove that no request left the page's origin; and, in a second visit on
+//! a phone-sized window by keyboard alone, refuse the microphone and check the page says so and
+//! still takes a file.
 //!
 //! Run by scripts/test.sh after `trunk build --release`; `TIMNET_DIST` overrides dist/.
 
@@ -88,15 +90,36 @@ async fn canvas_drawn(driver: &WebDriver, testid: &str) -> WebDriverResult<bool>
     driver.execute(&script, Vec::new()).await?.convert()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_page_answers_a_file_and_the_microphone_privately() -> WebDriverResult<()> {
-    let root = workspace();
-    let dist = std::env::var_os("TIMNET_DIST").map(PathBuf::from).unwrap_or_else(|| root.join("dist"));
-    assert!(dist.join("index.html").is_file(), "build the page first: trunk build --release ({})", dist.display());
+/// Chromium's switches for every visit: headless, no background traffic of its own, WebGPU
+/// offered (SwiftShader here), a fake capture device.
+const CHROMIUM_ARGS: [&str; 11] = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,1800",
+    "--enable-unsafe-webgpu",
+    "--autoplay-policy=no-user-gesture-required",
+    "--use-fake-device-for-media-stream",
+];
+
+/// A headless Chromium behind its own chromedriver, with `extra` switches, serving dist/.
+struct Visit {
+    driver: WebDriver,
+    origin: String,
+    _chromedriver: Process,
+}
+
+async fn visit(extra: &[String]) -> WebDriverResult<Visit> {
+    let dist = std::env::var_os("TIMNET_DIST").map(PathBuf::from).unwrap_or_else(|| workspace().join("dist"));
+    assert!(dist.join("index.html").is_file(), "build the page first: trunk build ({})", dist.display());
     let origin = format!("http://127.0.0.1:{}", serve(dist));
     let driver_port = free_port();
     let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
-    let _driver_process = Process(
+    let chromedriver = Process(
         Command::new(chromedriver)
             .arg(format!("--port={driver_port}"))
             .stdout(Stdio::null())
@@ -105,47 +128,110 @@ async fn the_page_answers_a_file_and_the_microphone_privately() -> WebDriverResu
             .expect("chromedriver"),
     );
     tokio::time::sleep(Duration::from_millis(800)).await;
-
-    let wav = root.join("../shared/data/emodb/wav/03a01Wa.wav").canonicalize().expect("EmoDB in ../shared/data");
     let mut caps = DesiredCapabilities::chrome();
     if let Ok(binary) = std::env::var("CHROMIUM") {
         caps.set_binary(&binary)?;
     }
-    for arg in [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,1800",
-        "--enable-unsafe-webgpu",
-        "--autoplay-policy=no-user-gesture-required",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-    ] {
-        caps.add_arg(arg)?;
+    for arg in CHROMIUM_ARGS.iter().map(|a| a.to_string()).chain(extra.iter().cloned()) {
+        caps.add_arg(&arg)?;
     }
-    caps.add_arg(&format!("--use-file-for-fake-audio-capture={}", wav.display()))?;
     caps.set_logging_prefs("performance", LoggingPrefsLogLevel::All)?;
     let driver = WebDriver::new(format!("http://127.0.0.1:{driver_port}"), caps).await?;
-    let result = exercise(&driver, &origin, &wav).await;
-    let shot = root.join("target/e2e");
-    std::fs::create_dir_all(&shot).ok();
-    driver.screenshot(&shot.join("page.png")).await.ok();
-    driver.quit().await?;
-    result
+    Ok(Visit { driver, origin, _chromedriver: chromedriver })
 }
 
-async fn exercise(driver: &WebDriver, origin: &str, wav: &Path) -> WebDriverResult<()> {
-    driver.goto(format!("{origin}/")).await?;
-    // Ready once the model has loaded and (on WebGPU) compiled its shaders.
-    driver
+/// Open the page (with `query`) and wait until the model has loaded and (on WebGPU) compiled
+/// its shaders.
+async fn open_page(visit: &Visit, query: &str) -> WebDriverResult<()> {
+    visit.driver.goto(format!("{}/{query}", visit.origin)).await?;
+    visit
+        .driver
         .query(By::XPath("//*[@data-testid='status'][starts-with(., 'Ready')]"))
         .wait(Duration::from_secs(300), Duration::from_millis(500))
         .first()
         .await?;
+    Ok(())
+}
+
+fn emodb_angry() -> PathBuf {
+    workspace().join("../shared/data/emodb/wav/03a01Wa.wav").canonicalize().expect("EmoDB in ../shared/data")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_answers_a_file_and_the_microphone_privately() -> WebDriverResult<()> {
+    let wav = emodb_angry();
+    let visit = visit(&[
+        "--use-fake-ui-for-media-stream".into(),
+        format!("--use-file-for-fake-audio-capture={}", wav.display()),
+    ])
+    .await?;
+    let result = exercise(&visit, &wav).await;
+    let shot = workspace().join("target/e2e");
+    std::fs::create_dir_all(&shot).ok();
+    visit.driver.screenshot(&shot.join("page.png")).await.ok();
+    visit.driver.clone().quit().await?;
+    result
+}
+
+/// A phone-sized window used with the keyboard alone, and the microphone refused (Chromium
+/// denies instead of prompting): nothing overflows the screen, Tab reaches the record button
+/// and the file picker, Enter on the button gets the refusal in words, and a file still works.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_phone_by_keyboard_a_denied_microphone_gets_a_message_and_files_still_work() -> WebDriverResult<()> {
+    let visit = visit(&["--deny-permission-prompts".into()]).await?;
+    let result = async {
+        let driver = &visit.driver;
+        driver.set_window_rect(0, 0, 390, 844).await?;
+        open_page(&visit, "?cpu").await?;
+        assert_fits_the_width(driver, "the page at rest").await?;
+        let mut reached = Vec::new();
+        for _ in 0..12 {
+            driver.action_chain().send_keys(Key::Tab).perform().await?;
+            let focused: String = driver
+                .execute("return document.activeElement.getAttribute('data-testid') || '';", Vec::new())
+                .await?
+                .convert()?;
+            if focused == "record" {
+                driver.action_chain().send_keys(Key::Enter).perform().await?;
+            }
+            reached.push(focused);
+        }
+        println!("Tab order: {reached:?}");
+        assert!(reached.iter().any(|r| r == "file-input"), "Tab reaches the file picker: {reached:?}");
+        let record_at = reached.iter().position(|r| r == "record").expect("Tab reaches the record button");
+        let error = wait_for(driver, "[data-testid=error]", 60).await?.text().await?;
+        println!("denied microphone (Enter on Tab stop {}): {error}", record_at + 1);
+        assert!(error.contains("Microphone access was denied"), "{error}");
+        let input = driver.find(By::Css("[data-testid=file-input]")).await?;
+        input.send_keys(emodb_angry().to_str().unwrap()).await?;
+        let top = wait_for(driver, "[data-testid=top]", 300).await?.text().await?;
+        println!("then a file: {top}");
+        wait_for(driver, "[data-testid=fusion] .wbar", 60).await?;
+        assert_fits_the_width(driver, "the page with a result").await?;
+        let shot = workspace().join("target/e2e");
+        std::fs::create_dir_all(&shot).ok();
+        driver.screenshot(&shot.join("page-phone.png")).await.ok();
+        Ok(())
+    }
+    .await;
+    visit.driver.clone().quit().await?;
+    result
+}
+
+/// No horizontal scrolling: everything fits the window's width.
+async fn assert_fits_the_width(driver: &WebDriver, what: &str) -> WebDriverResult<()> {
+    let (content, window): (f64, f64) = driver
+        .execute("return [document.documentElement.scrollWidth, window.innerWidth];", Vec::new())
+        .await?
+        .convert()?;
+    println!("{what}: {content} px of content in a {window} px window");
+    assert!(content <= window, "{what} is {content} px wide in a {window} px window");
+    Ok(())
+}
+
+async fn exercise(visit: &Visit, wav: &Path) -> WebDriverResult<()> {
+    let (driver, origin) = (&visit.driver, visit.origin.as_str());
+    open_page(visit, "").await?;
     let backend = driver.find(By::Css("[data-testid=backend]")).await?.text().await?;
     println!("page reports: {backend}");
     assert!(backend.contains("WebGPU") || backend.contains("CPU"), "{backend}");
