@@ -9,6 +9,8 @@
 
 pub mod analysis;
 pub mod audio;
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod corpus;
 pub mod features;

@@ -90,3 +90,15 @@ fn predict_refuses_missing_or_broken_weights_in_words() {
     let (ok, _, err) = timnet(&["predict", "--weights", dir.to_str().unwrap(), wav.to_str().unwrap()]);
     assert!(!ok && err.contains("sidecar is not valid"), "{err}");
 }
+
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    // A pipe whose reading end is already closed, as after `timnet info | head -0`.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_timnet")).arg("info").stdout(writer).output().expect("timnet runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+}

@@ -65,8 +65,9 @@ fn repair_wav_sizes(bytes: &[u8]) -> Option<Vec<u8>> {
     (fixed != bytes).then_some(fixed)
 }
 
-/// Refuse a WAV whose format chunk gives no channels or a rate of 0 Hz: the decoder library
-/// asserts on a zero rate rather than returning an error.
+/// Refuse a WAV whose format chunk the decoder library would panic on instead of returning an
+/// error: a rate of 0 Hz (an assertion), and an extensible format whose channel mask lacks bits
+/// for more channels than it can shift in (an overflow, found by fuzzing).
 fn check_wav_format(bytes: &[u8]) -> Result<(), AudioError> {
     if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
         return Ok(());
@@ -83,6 +84,16 @@ fn check_wav_format(bytes: &[u8]) -> Result<(), AudioError> {
             }
             if rate == 0 {
                 return Err(AudioError::BadSampleRate(rate));
+            }
+            let format = u16::from_le_bytes([field(0)[0], field(0)[1]]);
+            if format == 0xFFFE && at + 8 + 24 <= bytes.len() {
+                let mask = u32::from_le_bytes([field(20)[0], field(20)[1], field(20)[2], field(20)[3]]);
+                let missing = (channels as u32).saturating_sub(mask.count_ones());
+                if missing > 0 && (missing >= 32 || mask.leading_zeros() == 0) {
+                    return Err(AudioError::Corrupt(format!(
+                        "its channel layout (mask {mask:#010x}) cannot describe {channels} channels"
+                    )));
+                }
             }
             return Ok(());
         }
@@ -229,5 +240,14 @@ mod tests {
     fn headers_the_decoder_library_would_assert_on_are_refused_first() {
         assert_eq!(decode(&wav(1, 16, 1, 0, &[0u8; 64])).unwrap_err(), AudioError::BadSampleRate(0));
         assert_eq!(decode(&wav(1, 16, 0, 8000, &[0u8; 64])).unwrap_err(), AudioError::NoChannels);
+        // WAVE_FORMAT_EXTENSIBLE with 40 channels and an empty channel mask.
+        let mut extensible = wav(1, 16, 40, 8000, &[0u8; 160]);
+        extensible[20..22].copy_from_slice(&0xFFFEu16.to_le_bytes());
+        extensible[16..20].copy_from_slice(&40u32.to_le_bytes());
+        let fmt_end = 20 + 16;
+        let tail: Vec<u8> = [22u16.to_le_bytes().as_slice(), &16u16.to_le_bytes(), &0u32.to_le_bytes(), &[0u8; 16]].concat();
+        extensible.splice(fmt_end..fmt_end, tail);
+        let e = decode(&extensible).unwrap_err();
+        assert!(e.to_string().contains("cannot describe 40 channels"), "{e}");
     }
 }

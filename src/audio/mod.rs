@@ -78,11 +78,10 @@ pub fn prepare_samples(interleaved: &[f32], channels: usize, rate: u32) -> Resul
             AudioError::InfiniteSamples { position: position / channels }
         });
     }
-    let mono = to_mono(interleaved, channels);
+    let mut mono = to_mono(interleaved, channels);
     if mono.len() < 2 {
         return Err(AudioError::TooShort { samples: mono.len() });
     }
-    let samples = resample(&mono, rate, MODEL_RATE);
     let mut notes = Vec::new();
     let seconds = mono.len() as f32 / rate as f32;
     if seconds < SHORT_CLIP_SECONDS {
@@ -97,6 +96,13 @@ pub fn prepare_samples(interleaved: &[f32], channels: usize, rate: u32) -> Resul
         notes.push(format!(
             "No speech detected: the clip is silent or nearly so (peak {dbfs}); the emotion shown means nothing."
         ));
+    } else if peak > 1.0 {
+        // Float files can hold values past full scale. Playback clips them, and so do we: a
+        // value near f32::MAX squared in the spectrum is infinite, and the answer NaN.
+        mono.iter_mut().for_each(|s| *s = s.clamp(-1.0, 1.0));
+        notes.push(format!(
+            "The samples go beyond full scale (peak {peak:.3e}); they were clipped to it, so the recording is distorted."
+        ));
     } else {
         let clipped = mono.iter().filter(|s| s.abs() >= 0.999).count();
         if clipped * 100 > mono.len() {
@@ -106,6 +112,7 @@ pub fn prepare_samples(interleaved: &[f32], channels: usize, rate: u32) -> Resul
             ));
         }
     }
+    let samples = resample(&mono, rate, MODEL_RATE);
     Ok(Prepared { samples, source_rate: rate, source_channels: channels, notes })
 }
 
@@ -143,5 +150,9 @@ mod tests {
         let silent = prepare_samples(&vec![0.0; 22_050], 1, 22_050).unwrap();
         assert!(silent.notes.iter().any(|n| n.contains("No speech detected")), "{:?}", silent.notes);
         assert_eq!(silent.samples.len(), 22_050);
+        let loud = prepare_samples(&[0.5, 3.0e38, -2.0, 0.25], 1, 8_000).unwrap();
+        // Clipped to full scale before resampling, which may ring a little past it.
+        assert!(loud.samples.iter().all(|s| s.abs() < 2.0), "{:?}", loud.samples);
+        assert!(loud.notes.iter().any(|n| n.contains("beyond full scale (peak 3.000e38)")), "{:?}", loud.notes);
     }
 }

@@ -68,6 +68,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    timnet::cli::end_quietly_on_closed_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info { weights } => info(weights.as_deref()),

@@ -96,6 +96,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    timnet::cli::end_quietly_on_closed_pipe();
     match run(Args::parse()) {
         Ok(code) => code,
         Err(message) => {

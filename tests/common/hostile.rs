@@ -27,6 +27,8 @@ pub fn cases() -> Vec<Case> {
     nan[500] = f32::NAN;
     let mut inf = tone.clone();
     inf[7] = f32::INFINITY;
+    // Finite, but far past full scale: squared in the spectrum, it would overflow.
+    let huge_values: Vec<f32> = tone.iter().map(|s| s * 1.0e38).collect();
     let whole = encode_wav(&tone, 1, 16_000);
     let mut huge = whole.clone();
     let at = huge.windows(4).position(|w| w == b"data").unwrap() + 4;
@@ -54,6 +56,7 @@ pub fn cases() -> Vec<Case> {
         case("six-channels.wav", voice(2.0, 48_000, 6, 0.5), Analysed("")),
         case("long.wav", voice(30.0, 16_000, 2, 0.5), Analysed("")),
         case("float.wav", float_wav(&tone, 16_000), Analysed("")),
+        case("float-past-full-scale.wav", float_wav(&huge_values, 16_000), Analysed("beyond full scale")),
         case("mp3-named.wav", include_bytes!("../fixtures/tone_16000.mp3").to_vec(), Analysed("")),
         case("aiff-named.wav", aiff_16k(&tone), Analysed("")),
     ]
