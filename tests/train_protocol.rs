@@ -56,6 +56,18 @@ fn a_run_directory_is_not_overwritten_without_force() {
     assert!(e.contains("other settings"), "{e}");
 }
 
+/// Tests run as root, so permissions cannot make a directory unwritable; a path through a
+/// regular file can, for anyone.
+#[test]
+fn an_unwritable_run_directory_is_reported_before_training() {
+    let root = scratch("synthetic-unwritable");
+    synthetic_corpus(&root.join("corpus"), 2);
+    std::fs::write(root.join("a-file"), "").unwrap();
+    let c = config(&root.join("corpus"), Protocol::Final, 1);
+    let e = Run::prepare(&root.join("a-file/run"), c, false, false).err().unwrap();
+    assert!(e.contains("a-file/run") && e.contains("Not a directory"), "{e}");
+}
+
 #[test]
 fn kfold_equals_scikit_learn() {
     for (n, fixture) in
