@@ -34,6 +34,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, AudioError> {
         return Err(AudioError::Empty);
     }
     check_wav_format(bytes)?;
+    check_flac_comments(bytes)?;
     match decode_container(bytes) {
         Err(AudioError::NotAudio(why)) => match repair_wav_sizes(bytes) {
             Some(repaired) => decode_container(&repaired).map_err(|_| AudioError::NotAudio(why)),
@@ -100,6 +101,48 @@ fn check_wav_format(bytes: &[u8]) -> Result<(), AudioError> {
         at = at.saturating_add(8).saturating_add(size).saturating_add(size & 1);
     }
     Ok(())
+}
+
+/// Refuse a FLAC whose Vorbis comment block claims a string longer than the block: the decoder
+/// library allocates what the claim says (up to 4 GiB) before reading it, which the page cannot
+/// survive (found by fuzzing).
+fn check_flac_comments(bytes: &[u8]) -> Result<(), AudioError> {
+    if bytes.len() < 4 || &bytes[..4] != b"fLaC" {
+        return Ok(());
+    }
+    let mut at = 4;
+    while at + 4 <= bytes.len() {
+        let (last, kind) = (bytes[at] & 0x80 != 0, bytes[at] & 0x7f);
+        let len = u32::from_be_bytes([0, bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        let block = &bytes[at + 4..(at + 4 + len).min(bytes.len())];
+        if kind == 4 && !comment_lengths_fit(block) {
+            return Err(AudioError::Corrupt("its comment block claims more bytes than it holds".into()));
+        }
+        if last {
+            break;
+        }
+        at += 4 + len;
+    }
+    Ok(())
+}
+
+/// A Vorbis comment block: a vendor string, then a count of strings, each after its length
+/// (u32, little-endian). False when a length runs past the block; a block that simply ends
+/// early is left for the decoder library to report.
+fn comment_lengths_fit(block: &[u8]) -> bool {
+    let u32_at = |i: usize| block.get(i..i.saturating_add(4)).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let Some(vendor) = u32_at(0) else { return true };
+    let mut at = 4usize.saturating_add(vendor);
+    let Some(count) = u32_at(at) else { return at <= block.len() };
+    at += 4;
+    for _ in 0..count {
+        let Some(len) = u32_at(at) else { return true };
+        at = at.saturating_add(4).saturating_add(len);
+        if at > block.len() {
+            return false;
+        }
+    }
+    true
 }
 
 fn decode_container(bytes: &[u8]) -> Result<Decoded, AudioError> {
