@@ -44,24 +44,35 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, AudioError> {
     }
 }
 
+fn is_wave(bytes: &[u8]) -> bool {
+    bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WAVE"
+}
+
+/// The chunks of a RIFF/WAVE file, none for any other file: (where the chunk's header starts,
+/// its id, the size it claims, which may run past the end of the file).
+fn wav_chunks(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8], usize)> {
+    let mut at = if is_wave(bytes) { 12 } else { bytes.len() };
+    std::iter::from_fn(move || {
+        let header = bytes.get(at..at.checked_add(8)?)?;
+        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        let chunk = (at, &header[..4], size);
+        at = at.saturating_add(8).saturating_add(size).saturating_add(size & 1);
+        Some(chunk)
+    })
+}
+
 /// A WAV whose RIFF or chunk size claims more than the file holds (a recorder that never went
 /// back to fill the sizes in, or a file cut short): the same bytes with the sizes the file
 /// really has, so that what is there can be heard. `None` when there is nothing to repair.
 fn repair_wav_sizes(bytes: &[u8]) -> Option<Vec<u8>> {
-    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+    if !is_wave(bytes) {
         return None;
     }
     let mut fixed = bytes.to_vec();
     fixed[4..8].copy_from_slice(&((bytes.len() - 8) as u32).to_le_bytes());
-    let mut at = 12;
-    while at + 8 <= fixed.len() {
-        let size = u32::from_le_bytes([fixed[at + 4], fixed[at + 5], fixed[at + 6], fixed[at + 7]]) as usize;
-        let room = fixed.len() - at - 8;
-        if size > room {
-            fixed[at + 4..at + 8].copy_from_slice(&(room as u32).to_le_bytes());
-            break;
-        }
-        at += 8 + size + (size & 1);
+    if let Some((at, _, _)) = wav_chunks(bytes).find(|&(at, _, size)| size > bytes.len() - at - 8) {
+        let room = bytes.len() - at - 8;
+        fixed[at + 4..at + 8].copy_from_slice(&(room as u32).to_le_bytes());
     }
     (fixed != bytes).then_some(fixed)
 }
@@ -70,35 +81,27 @@ fn repair_wav_sizes(bytes: &[u8]) -> Option<Vec<u8>> {
 /// error: a rate of 0 Hz (an assertion), and an extensible format whose channel mask lacks bits
 /// for more channels than it can shift in (an overflow, found by fuzzing).
 fn check_wav_format(bytes: &[u8]) -> Result<(), AudioError> {
-    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+    let Some((at, _, _)) = wav_chunks(bytes).find(|&(at, id, _)| id == b"fmt " && at + 8 + 16 <= bytes.len()) else {
         return Ok(());
+    };
+    let field = |offset: usize| &bytes[at + 8 + offset..];
+    let channels = u16::from_le_bytes([field(2)[0], field(2)[1]]);
+    let rate = u32::from_le_bytes([field(4)[0], field(4)[1], field(4)[2], field(4)[3]]);
+    if channels == 0 {
+        return Err(AudioError::NoChannels);
     }
-    let mut at = 12;
-    while at + 8 <= bytes.len() {
-        let size = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]) as usize;
-        if &bytes[at..at + 4] == b"fmt " && at + 8 + 16 <= bytes.len() {
-            let field = |offset: usize| &bytes[at + 8 + offset..];
-            let channels = u16::from_le_bytes([field(2)[0], field(2)[1]]);
-            let rate = u32::from_le_bytes([field(4)[0], field(4)[1], field(4)[2], field(4)[3]]);
-            if channels == 0 {
-                return Err(AudioError::NoChannels);
-            }
-            if rate == 0 {
-                return Err(AudioError::BadSampleRate(rate));
-            }
-            let format = u16::from_le_bytes([field(0)[0], field(0)[1]]);
-            if format == 0xFFFE && at + 8 + 24 <= bytes.len() {
-                let mask = u32::from_le_bytes([field(20)[0], field(20)[1], field(20)[2], field(20)[3]]);
-                let missing = (channels as u32).saturating_sub(mask.count_ones());
-                if missing > 0 && (missing >= 32 || mask.leading_zeros() == 0) {
-                    return Err(AudioError::Corrupt(format!(
-                        "its channel layout (mask {mask:#010x}) cannot describe {channels} channels"
-                    )));
-                }
-            }
-            return Ok(());
+    if rate == 0 {
+        return Err(AudioError::BadSampleRate(rate));
+    }
+    let format = u16::from_le_bytes([field(0)[0], field(0)[1]]);
+    if format == 0xFFFE && at + 8 + 24 <= bytes.len() {
+        let mask = u32::from_le_bytes([field(20)[0], field(20)[1], field(20)[2], field(20)[3]]);
+        let missing = (channels as u32).saturating_sub(mask.count_ones());
+        if missing > 0 && (missing >= 32 || mask.leading_zeros() == 0) {
+            return Err(AudioError::Corrupt(format!(
+                "its channel layout (mask {mask:#010x}) cannot describe {channels} channels"
+            )));
         }
-        at = at.saturating_add(8).saturating_add(size).saturating_add(size & 1);
     }
     Ok(())
 }
