@@ -66,7 +66,9 @@ impl Engine {
         progress("Starting WebGPU and compiling shaders…");
         let gpu = match start_on_gpu().await {
             Ok(gpu) => gpu,
-            Err(e) => return Self::on_cpu(format!("WebGPU failed ({e}); running on the CPU instead."), &progress).await,
+            Err(e) => {
+                return Self::on_cpu(format!("WebGPU failed ({e}); running on the CPU instead."), &progress).await;
+            }
         };
         if preference == Preference::Gpu {
             return Ok(Engine { analyzer: gpu, backend: Backend::WebGpu, note: None });

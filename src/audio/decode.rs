@@ -133,7 +133,8 @@ fn check_flac_comments(bytes: &[u8]) -> Result<(), AudioError> {
 /// (u32, little-endian). False when a length runs past the block; a block that simply ends
 /// early is left for the decoder library to report.
 fn comment_lengths_fit(block: &[u8]) -> bool {
-    let u32_at = |i: usize| block.get(i..i.saturating_add(4)).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let u32_at =
+        |i: usize| block.get(i..i.saturating_add(4)).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
     let Some(vendor) = u32_at(0) else { return true };
     let mut at = 4usize.saturating_add(vendor);
     let Some(count) = u32_at(at) else { return at <= block.len() };
@@ -291,7 +292,8 @@ mod tests {
         extensible[20..22].copy_from_slice(&0xFFFEu16.to_le_bytes());
         extensible[16..20].copy_from_slice(&40u32.to_le_bytes());
         let fmt_end = 20 + 16;
-        let tail: Vec<u8> = [22u16.to_le_bytes().as_slice(), &16u16.to_le_bytes(), &0u32.to_le_bytes(), &[0u8; 16]].concat();
+        let tail: Vec<u8> =
+            [22u16.to_le_bytes().as_slice(), &16u16.to_le_bytes(), &0u32.to_le_bytes(), &[0u8; 16]].concat();
         extensible.splice(fmt_end..fmt_end, tail);
         let e = decode(&extensible).unwrap_err();
         assert!(e.to_string().contains("cannot describe 40 channels"), "{e}");
