@@ -7,15 +7,14 @@ mod common;
 use burn::prelude::Device;
 use timnet::analysis::{Analyzer, block_on};
 use timnet::audio::prepare;
-use timnet::weights::Weights;
 
 #[test]
 fn every_input_the_fuzzers_crashed_on_gets_a_sane_answer() {
     let root = common::crate_dir();
     let device = Device::flex();
-    let weights = Weights::load(&root.join("model-weights/emodb"), &device).expect("shipped weights");
-    let analyzer = Analyzer::new(weights, device);
-    let mut files: Vec<_> = std::fs::read_dir(root.join("tests/fixtures/fuzz")).unwrap().flatten().map(|e| e.path()).collect();
+    let analyzer = Analyzer::new(common::shipped_weights(&device), device);
+    let mut files: Vec<_> =
+        std::fs::read_dir(root.join("tests/fixtures/fuzz")).unwrap().flatten().map(|e| e.path()).collect();
     files.sort();
     assert!(!files.is_empty(), "the findings are kept in tests/fixtures/fuzz");
     for path in files {
@@ -26,7 +25,11 @@ fn every_input_the_fuzzers_crashed_on_gets_a_sane_answer() {
                 let analysis = block_on(analyzer.analyse(&prepared)).expect("the CPU answers");
                 let total: f32 = analysis.probabilities.iter().sum();
                 println!("{name}: {:?}, notes {:?}", analysis.top(), analysis.notes);
-                assert!(analysis.probabilities.iter().all(|p| (0.0..=1.0).contains(p)), "{name}: {:?}", analysis.probabilities);
+                assert!(
+                    analysis.probabilities.iter().all(|p| (0.0..=1.0).contains(p)),
+                    "{name}: {:?}",
+                    analysis.probabilities
+                );
                 assert!((total - 1.0).abs() < 1e-4, "{name}: probabilities sum to {total}");
             }
         }

@@ -10,14 +10,13 @@ use common::max_abs_diff;
 use timnet::analysis::softmax;
 use timnet::audio::{fit_length, prepare};
 use timnet::features::Mfcc;
-use timnet::weights::Weights;
 
 #[test]
 fn shipped_weights_load_and_repeat_their_recorded_predictions() {
     let root = common::crate_dir();
     let device = Device::flex();
     // Loading checks the record against the sidecar's checksum.
-    let weights = Weights::load(&root.join("model-weights/emodb"), &device).expect("shipped weights load");
+    let weights = common::shipped_weights(&device);
     let s = &weights.sidecar;
     assert_eq!(s.labels, ["angry", "boredom", "disgust", "fear", "happy", "neutral", "sad"]);
     assert_eq!(s.clip_samples, 96_000);

@@ -62,6 +62,12 @@ pub fn crate_dir() -> std::path::PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
 }
 
+/// The weights the page and the CLI ship (model-weights/emodb), loaded on `device`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn shipped_weights(device: &burn::prelude::Device) -> timnet::weights::Weights {
+    timnet::weights::Weights::load(&crate_dir().join("model-weights/emodb"), device).expect("the shipped weights load")
+}
+
 /// A fresh directory under the target dir, removed first if a previous run left it.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn scratch(name: &str) -> std::path::PathBuf {

@@ -166,9 +166,7 @@ async fn the_page_answers_a_file_and_the_microphone_privately() -> WebDriverResu
     ])
     .await?;
     let result = exercise(&visit, &wav).await;
-    let shot = workspace().join("target/e2e");
-    std::fs::create_dir_all(&shot).ok();
-    visit.driver.screenshot(&shot.join("page.png")).await.ok();
+    save_screenshot(&visit.driver, "page.png").await;
     visit.driver.clone().quit().await?;
     result
 }
@@ -208,14 +206,19 @@ async fn on_a_phone_by_keyboard_a_denied_microphone_gets_a_message_and_files_sti
         println!("then a file: {top}");
         wait_for(driver, "[data-testid=fusion] .wbar", 60).await?;
         assert_fits_the_width(driver, "the page with a result").await?;
-        let shot = workspace().join("target/e2e");
-        std::fs::create_dir_all(&shot).ok();
-        driver.screenshot(&shot.join("page-phone.png")).await.ok();
+        save_screenshot(driver, "page-phone.png").await;
         Ok(())
     }
     .await;
     visit.driver.clone().quit().await?;
     result
+}
+
+/// Keep what the browser shows as target/e2e/NAME, an artifact of the run (best effort).
+async fn save_screenshot(driver: &WebDriver, name: &str) {
+    let dir = workspace().join("target/e2e");
+    std::fs::create_dir_all(&dir).ok();
+    driver.screenshot(&dir.join(name)).await.ok();
 }
 
 /// No horizontal scrolling: everything fits the window's width.
