@@ -8,7 +8,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use super::AudioError;
+use super::{AudioError, tags};
 
 /// Samples as the file holds them: interleaved, in [-1, 1], at the file's own rate.
 #[derive(Debug, Clone)]
@@ -33,8 +33,8 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::Empty);
     }
+    let bytes = tags::checked(bytes)?;
     check_wav_format(bytes)?;
-    check_flac_comments(bytes)?;
     match decode_container(bytes) {
         Err(AudioError::NotAudio(why)) => match repair_wav_sizes(bytes) {
             Some(repaired) => decode_container(&repaired).map_err(|_| AudioError::NotAudio(why)),
@@ -50,7 +50,7 @@ fn is_wave(bytes: &[u8]) -> bool {
 
 /// The chunks of a RIFF/WAVE file, none for any other file: (where the chunk's header starts,
 /// its id, the size it claims, which may run past the end of the file).
-fn wav_chunks(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8], usize)> {
+pub(super) fn wav_chunks(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8], usize)> {
     let mut at = if is_wave(bytes) { 12 } else { bytes.len() };
     std::iter::from_fn(move || {
         let header = bytes.get(at..at.checked_add(8)?)?;
@@ -104,49 +104,6 @@ fn check_wav_format(bytes: &[u8]) -> Result<(), AudioError> {
         }
     }
     Ok(())
-}
-
-/// Refuse a FLAC whose Vorbis comment block claims a string longer than the block: the decoder
-/// library allocates what the claim says (up to 4 GiB) before reading it, which the page cannot
-/// survive (found by fuzzing).
-fn check_flac_comments(bytes: &[u8]) -> Result<(), AudioError> {
-    if bytes.len() < 4 || &bytes[..4] != b"fLaC" {
-        return Ok(());
-    }
-    let mut at = 4;
-    while at + 4 <= bytes.len() {
-        let (last, kind) = (bytes[at] & 0x80 != 0, bytes[at] & 0x7f);
-        let len = u32::from_be_bytes([0, bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
-        let block = &bytes[at + 4..(at + 4 + len).min(bytes.len())];
-        if kind == 4 && !comment_lengths_fit(block) {
-            return Err(AudioError::Corrupt("its comment block claims more bytes than it holds".into()));
-        }
-        if last {
-            break;
-        }
-        at += 4 + len;
-    }
-    Ok(())
-}
-
-/// A Vorbis comment block: a vendor string, then a count of strings, each after its length
-/// (u32, little-endian). False when a length runs past the block; a block that simply ends
-/// early is left for the decoder library to report.
-fn comment_lengths_fit(block: &[u8]) -> bool {
-    let u32_at =
-        |i: usize| block.get(i..i.saturating_add(4)).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
-    let Some(vendor) = u32_at(0) else { return true };
-    let mut at = 4usize.saturating_add(vendor);
-    let Some(count) = u32_at(at) else { return at <= block.len() };
-    at += 4;
-    for _ in 0..count {
-        let Some(len) = u32_at(at) else { return true };
-        at = at.saturating_add(4).saturating_add(len);
-        if at > block.len() {
-            return false;
-        }
-    }
-    true
 }
 
 fn decode_container(bytes: &[u8]) -> Result<Decoded, AudioError> {

@@ -9,6 +9,7 @@ mod decode;
 mod error;
 mod length;
 mod resample;
+mod tags;
 mod wav;
 
 pub use decode::{Decoded, decode};

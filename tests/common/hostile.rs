@@ -20,6 +20,12 @@ pub struct Case {
     pub expect: Expect,
 }
 
+macro_rules! hostile {
+    ($name:literal) => {
+        include_bytes!(concat!("../fixtures/hostile/", $name)).to_vec()
+    };
+}
+
 pub fn cases() -> Vec<Case> {
     use Expect::{Analysed, Refused};
     let tone: Vec<f32> = (0..16_000).map(|i| 0.3 * (i as f32 * 0.07).sin()).collect();
@@ -59,6 +65,21 @@ pub fn cases() -> Vec<Case> {
         case("float-past-full-scale.wav", float_wav(&huge_values, 16_000), Analysed("beyond full scale")),
         case("mp3-named.wav", include_bytes!("../fixtures/tone_16000.mp3").to_vec(), Analysed("")),
         case("aiff-named.wav", aiff_16k(&tone), Analysed("")),
+        // Tag fields claiming gigabytes (tests/fixtures/hostile/make.py): the decoder library
+        // would allocate each claim before reading it.
+        case(
+            "ogg-comment-claims-2-gib.ogg",
+            hostile!("ogg-comment-claims-2-gib.ogg"),
+            Refused("comment packet claims"),
+        ),
+        case(
+            "flac-picture-claims-4-gib.flac",
+            hostile!("flac-picture-claims-4-gib.flac"),
+            Refused("picture block claims"),
+        ),
+        case("wav-tag-list-claims-4-gib.wav", hostile!("wav-tag-list-claims-4-gib.wav"), Refused("tag list claims")),
+        // An ID3 tag holds nothing the network needs: it is skipped, and the MP3 is heard.
+        case("mp3-id3-frame-claims-4-gib.mp3", hostile!("mp3-id3-frame-claims-4-gib.mp3"), Analysed("")),
     ]
 }
 
