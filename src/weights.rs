@@ -57,6 +57,9 @@ pub struct RecordedPrediction {
     pub probabilities: Vec<f32>,
 }
 
+/// The longest clip a sidecar may ask for: a minute at the feature rate.
+const MAX_CLIP_SAMPLES: usize = 60 * crate::audio::MODEL_RATE as usize;
+
 /// Everything needed to use a record: the sidecar file's contents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sidecar {
@@ -98,14 +101,18 @@ impl Sidecar {
         if sidecar.labels.len() != sidecar.model.classes {
             return Err(WeightsError::Labels { labels: sidecar.labels.len(), classes: sidecar.model.classes });
         }
+        sidecar.features.validate().map_err(WeightsError::Config)?;
         if sidecar.features.n_mfcc != sidecar.model.features {
             return Err(WeightsError::Config(format!(
                 "{} MFCCs per frame feed a network built for {}",
                 sidecar.features.n_mfcc, sidecar.model.features
             )));
         }
-        if sidecar.clip_samples < 2 {
-            return Err(WeightsError::Config("the clip length must be at least 2 samples".into()));
+        if !(2..=MAX_CLIP_SAMPLES).contains(&sidecar.clip_samples) {
+            return Err(WeightsError::Config(format!(
+                "a clip of {} samples; 2 to {MAX_CLIP_SAMPLES} (a minute)",
+                sidecar.clip_samples
+            )));
         }
         Ok(sidecar)
     }
@@ -136,6 +143,16 @@ impl Weights {
             .map_err(|_| WeightsError::Sidecar(format!("bad record_checksum {:?}", sidecar.record_checksum)))?;
         if found != expected {
             return Err(WeightsError::Checksum { found, expected });
+        }
+        // Refused before the network is built: a sidecar whose network the record cannot hold
+        // would otherwise allocate that network first.
+        let needed = sidecar.model.trainable_parameters() * std::mem::size_of::<f32>();
+        if needed > record.len() {
+            return Err(WeightsError::Mismatch(format!(
+                "the sidecar's network has {} parameters; the record holds {} bytes",
+                needed / 4,
+                record.len()
+            )));
         }
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
             .map_err(|e| WeightsError::Record(e.to_string()))?;

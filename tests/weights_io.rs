@@ -80,7 +80,8 @@ fn bad_sidecars_are_refused_in_words() {
 #[test]
 fn garbage_with_a_matching_checksum_is_refused_without_panicking() {
     let (json, _) = weights(TimNetConfig::default()).to_bytes().unwrap();
-    for garbage in [vec![], vec![0u8; 7], (0..4096u32).map(|i| (i * 31 % 251) as u8).collect::<Vec<_>>()] {
+    // The last is large enough for the network's parameters, so the record reader meets it.
+    for garbage in [vec![], vec![0u8; 7], (0..500_000u32).map(|i| (i * 31 % 251) as u8).collect::<Vec<_>>()] {
         let mut sidecar = Sidecar::from_json(&json).unwrap();
         // Forge the checksum so that the record reader itself meets the garbage.
         let forged = Weights::checksum(&garbage);
@@ -88,4 +89,26 @@ fn garbage_with_a_matching_checksum_is_refused_without_panicking() {
         let e = Weights::from_bytes(&sidecar.to_json(), &garbage, &Device::flex()).unwrap_err();
         assert!(matches!(e, WeightsError::Record(_) | WeightsError::Mismatch(_)), "{e}");
     }
+}
+
+#[test]
+fn sidecars_that_would_allocate_without_bound_are_refused_first() {
+    let (json, bytes) = weights(TimNetConfig::default()).to_bytes().unwrap();
+    let refused = |edit: &dyn Fn(&mut Sidecar), words: &str| {
+        let mut sidecar = Sidecar::from_json(&json).unwrap();
+        edit(&mut sidecar);
+        let Err(e) = Weights::from_bytes(&sidecar.to_json(), &bytes, &Device::flex()) else {
+            panic!("a sidecar that should be refused for \"{words}\" loaded");
+        };
+        assert!(e.to_string().contains(words), "{e}");
+    };
+    refused(&|s| s.model.filters = 1 << 40, "filters is 1099511627776; this program builds at most 1024");
+    // Within bounds, but more parameters than the record holds: refused before it is built.
+    refused(&|s| s.model.filters = 1000, "the record holds");
+    refused(&|s| s.clip_samples = usize::MAX, "(a minute)");
+    refused(&|s| s.features.hop_length = 0, "a hop of 0");
+    refused(&|s| s.features.n_fft = 1 << 30, "an FFT of 1073741824");
+    refused(&|s| s.features.sample_rate = 16_000, "features at 16000 Hz");
+    refused(&|s| s.features.fmax = Some(1e6), "a filterbank from 0 to 1000000 Hz");
+    refused(&|s| s.features.amin = 0.0, "amin 0");
 }

@@ -48,6 +48,39 @@ impl Default for MfccConfig {
 }
 
 impl MfccConfig {
+    /// What the front end can compute, in words where it cannot: the page reads this config
+    /// from a downloaded sidecar, so nothing in it may divide by zero or allocate without bound.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.sample_rate != crate::audio::MODEL_RATE {
+            return Err(format!(
+                "features at {} Hz; audio is always resampled to {} Hz",
+                self.sample_rate,
+                crate::audio::MODEL_RATE
+            ));
+        }
+        if !(16..=65_536).contains(&self.n_fft) || !(1..=self.n_fft).contains(&self.hop_length) {
+            return Err(format!(
+                "an FFT of {} with a hop of {}; 16 to 65,536 and 1 to the FFT size",
+                self.n_fft, self.hop_length
+            ));
+        }
+        if !(1..=self.n_mels).contains(&self.n_mfcc) || self.n_mels > 1024 {
+            return Err(format!(
+                "{} MFCCs from {} mel bands; 1 to the bands, at most 1,024 bands",
+                self.n_mfcc, self.n_mels
+            ));
+        }
+        let nyquist = self.sample_rate as f32 / 2.0;
+        let fmax = self.fmax.unwrap_or(nyquist);
+        if !(self.fmin >= 0.0 && self.fmin < fmax && fmax <= nyquist) {
+            return Err(format!("a filterbank from {} to {fmax} Hz; it must rise within 0 to {nyquist} Hz", self.fmin));
+        }
+        if !(self.amin > 0.0 && self.amin.is_finite()) || self.top_db.is_some_and(|db| !(db >= 0.0 && db.is_finite())) {
+            return Err(format!("amin {} and top_db {:?}; both must be positive", self.amin, self.top_db));
+        }
+        Ok(())
+    }
+
     /// Frames the centred STFT yields for `samples` samples.
     pub fn frames_for(&self, samples: usize) -> usize {
         1 + samples / self.hop_length

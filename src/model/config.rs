@@ -92,6 +92,19 @@ impl TimNetConfig {
                 return Err(format!("{name} must be at least 1"));
             }
         }
+        // Far beyond any TIM-Net, and small enough that the parameter count cannot overflow: a
+        // sidecar from the network must not make the page allocate without bound.
+        let bounds = [
+            ("classes", self.classes, 1024),
+            ("features", self.features, 1024),
+            ("filters", self.filters, 1024),
+            ("kernel", self.kernel, 64),
+        ];
+        for (name, value, most) in bounds {
+            if value > most {
+                return Err(format!("{name} is {value}; this program builds at most {most}"));
+            }
+        }
         if self.tabs > 16 {
             return Err(format!(
                 "{} blocks give a dilation of 2^{}; at most 16 are supported",
