@@ -79,6 +79,14 @@ pub struct Run {
     pub config: RunConfig,
 }
 
+/// Write and remove 1 MiB at `probe`, before hours of work depend on the directory: a full
+/// disk or a read-only one answers here, in words, rather than at the first checkpoint.
+fn prove_writable(probe: &Path) -> std::io::Result<()> {
+    std::fs::write(probe, vec![0u8; 1 << 20])?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
 impl Run {
     fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
@@ -109,10 +117,7 @@ impl Run {
             std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        // Prove the directory is writable before hours of work depend on it.
-        let probe = dir.join(".write-test");
-        std::fs::write(&probe, vec![0u8; 1 << 20]).map_err(|e| format!("{} is not writable: {e}", dir.display()))?;
-        let _ = std::fs::remove_file(probe);
+        prove_writable(&dir.join(".write-test")).map_err(|e| format!("{} is not writable: {e}", dir.display()))?;
         let run = Self { dir: dir.into(), config };
         run.write("run.json", &serde_json::to_string_pretty(&run.config).map_err(|e| e.to_string())?)?;
         Ok(run)
@@ -333,4 +338,15 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let partial = path.with_extension("partial");
     std::fs::write(&partial, bytes).map_err(|e| format!("{}: {e}", partial.display()))?;
     std::fs::rename(&partial, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    /// /dev/full answers every write with "no space left", as a full disk does.
+    #[test]
+    fn a_full_disk_is_reported_in_words() {
+        let e = super::prove_writable(std::path::Path::new("/dev/full")).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::StorageFull, "{e}");
+        assert!(e.to_string().contains("No space left on device"), "{e}");
+    }
 }
