@@ -11,6 +11,11 @@ TRUNK=0.21.14
 # cargo install puts tools in $CARGO_INSTALL_ROOT/bin when it is set, else in $CARGO_HOME/bin.
 export PATH="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin:$PATH"
 
+# The two tools build from source in release mode; trunk's own profile asks for fat LTO and one
+# codegen unit, which makes its cold build several minutes longer on 2 cores. Neither tool's
+# speed matters here (both hand the heavy work to rustc and wasm-opt).
+export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1
+
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
 missing=()
