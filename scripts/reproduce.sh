@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Every training run behind docs/results.md, in the order the report needs them, each in its
+# own directory under runs/. A run that finished is skipped, one that was interrupted is
+# resumed from its checkpoint (bit for bit), so the same command carries on after any stop:
+#   scripts/reproduce.sh            every run, in order
+#   scripts/reproduce.sh NAME...    only those (names below)
+# Runs are niced: they take hours on 2 cores, and the machine stays usable meanwhile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=${TIMNET_DATA:-../shared/data}
+emodb="--corpus emodb $data/emodb/wav"
+casia="--corpus casia $data/casia"
+five="--classes angry,fear,happy,neutral,sad"
+
+# name | train arguments
+runs=(
+  "emodb-10fold|$emodb"
+  "emodb-final|$emodb --final"
+  "casia-10fold|$casia"
+  "emodb-loso|$emodb --protocol loso"
+  "emodb-10fold-tcn|$emodb --ablation tcn"
+  "emodb-10fold-no-bidirection|$emodb --ablation no-bidirection"
+  "emodb-10fold-no-multiscale|$emodb --ablation no-multiscale"
+  "emodb-10fold-no-dynamic-fusion|$emodb --ablation no-dynamic-fusion"
+  "emodb-10fold-val|$emodb --select val"
+  "emodb5-final|$emodb --final $five"
+  "casia5-final|$casia --final $five"
+)
+
+mkdir -p runs
+cargo build -q --bin train --bin timnet
+target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+train="$target_dir/debug/train"
+
+for entry in "${runs[@]}"; do
+  name=${entry%%|*}
+  args=${entry#*|}
+  if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
+  out=runs/$name
+  if [ -f "$out/summary.json" ]; then
+    echo "reproduce: $name is done ($out/report.md)"
+    continue
+  fi
+  resume=""
+  [ -f "$out/run.json" ] && resume="--resume"
+  echo "reproduce: $name ${resume:+(resuming)} -> $out/report.md, log $out.log"
+  # shellcheck disable=SC2086 # the arguments are word lists on purpose
+  nice -n 19 "$train" $args --out "$out" --quiet $resume >> "$out.log" 2>&1
+done
+
+# Cross-corpus on the five shared emotions: each five-class model on the other corpus.
+if [ -f runs/emodb5-final/summary.json ] && [ -f runs/casia5-final/summary.json ]; then
+  timnet="$target_dir/debug/timnet"
+  # shellcheck disable=SC2086
+  "$timnet" eval --weights runs/emodb5-final/weights $casia | tee runs/cross-emodb-to-casia.txt
+  # shellcheck disable=SC2086
+  "$timnet" eval --weights runs/casia5-final/weights $emodb | tee runs/cross-casia-to-emodb.txt
+fi
