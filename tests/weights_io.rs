@@ -102,7 +102,7 @@ fn sidecars_that_would_allocate_without_bound_are_refused_first() {
         };
         assert!(e.to_string().contains(words), "{e}");
     };
-    refused(&|s| s.model.filters = 1 << 40, "filters is 1099511627776; this program builds at most 1024");
+    refused(&|s| s.model.filters = 1 << 20, "filters is 1048576; this program builds at most 1024");
     // Within bounds, but more parameters than the record holds: refused before it is built.
     refused(&|s| s.model.filters = 1000, "the record holds");
     refused(&|s| s.clip_samples = usize::MAX, "(a minute)");
