@@ -36,8 +36,12 @@ pub fn to_mono(interleaved: &[f32], channels: usize) -> Vec<f32> {
     if channels <= 1 {
         return interleaved.to_vec();
     }
-    let scale = 1.0 / channels as f32;
-    interleaved.chunks_exact(channels).map(|frame| frame.iter().sum::<f32>() * scale).collect()
+    // Summed in f64: channels near f32's largest value would add up to infinity in f32.
+    let scale = 1.0 / channels as f64;
+    interleaved
+        .chunks_exact(channels)
+        .map(|frame| (frame.iter().map(|&s| s as f64).sum::<f64>() * scale) as f32)
+        .collect()
 }
 
 /// Mono audio at [`MODEL_RATE`], ready for the MFCC, and what a person should know about it.
@@ -125,6 +129,7 @@ mod tests {
     fn mono_is_the_channel_mean() {
         assert_eq!(to_mono(&[1.0, 3.0, -2.0, 0.0], 2), vec![2.0, -1.0]);
         assert_eq!(to_mono(&[0.5, 0.25], 1), vec![0.5, 0.25]);
+        assert_eq!(to_mono(&[f32::MAX, f32::MAX], 2), vec![f32::MAX]);
     }
 
     #[test]
