@@ -2,10 +2,10 @@
 //! (`model.json`) saying what the record is — network shape, labels, features, clip length and
 //! how it was made — so that a mismatched or damaged file is refused with a reason.
 
-use burn::module::Module;
-use burn::prelude::Device;
+use burn::module::{Module, ModuleMapper, Param};
+use burn::prelude::{Device, Tensor};
 use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
+use burn::tensor::{Bytes, DType};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -32,6 +32,14 @@ pub enum WeightsError {
     Mismatch(String),
     #[error("{path}: {message}")]
     Io { path: String, message: String },
+}
+
+/// How a record stores its numbers. Half precision halves the file (the page ships it, since
+/// f32 weights hardly compress); loading casts either kind back to f32, the network's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    Full,
+    Half,
 }
 
 /// Where a set of weights came from.
@@ -145,25 +153,38 @@ impl Weights {
             return Err(WeightsError::Checksum { found, expected });
         }
         // Refused before the network is built: a sidecar whose network the record cannot hold
-        // would otherwise allocate that network first.
-        let needed = sidecar.model.trainable_parameters() * std::mem::size_of::<f32>();
-        if needed > record.len() {
+        // would otherwise allocate that network first. Two bytes a number: half precision.
+        let parameters = sidecar.model.trainable_parameters();
+        if parameters * 2 > record.len() {
             return Err(WeightsError::Mismatch(format!(
-                "the sidecar's network has {} parameters; the record holds {} bytes",
-                needed / 4,
+                "the sidecar's network has {parameters} parameters; the record holds {} bytes",
                 record.len()
             )));
         }
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
-            .map_err(|e| WeightsError::Record(e.to_string()))?;
+            .map_err(|e| WeightsError::Record(e.to_string()))?
+            .cast_to_module_dtype();
         let model =
             sidecar.model.init(device).try_load_record(record).map_err(|e| WeightsError::Mismatch(e.to_string()))?;
         Ok(Self { model, sidecar })
     }
 
     /// The record's bytes and the sidecar's text, checksum filled in.
-    pub fn to_bytes(&self) -> Result<(String, Vec<u8>), WeightsError> {
-        let bytes = self.model.clone().into_record().into_bytes().map_err(|e| WeightsError::Record(e.to_string()))?;
+    pub fn to_bytes(&self, precision: Precision) -> Result<(String, Vec<u8>), WeightsError> {
+        let model = match precision {
+            Precision::Full => self.model.clone(),
+            // Cast a copy rebuilt from the record, not a clone: a clone shares BatchNorm's
+            // running statistics with this model (burn keeps them behind one lock), and they
+            // would be cast here too.
+            Precision::Half => self
+                .sidecar
+                .model
+                .init(&Device::flex())
+                .try_load_record(self.model.clone().into_record())
+                .map_err(|e| WeightsError::Mismatch(e.to_string()))?
+                .map(&mut CastFloats(DType::F16)),
+        };
+        let bytes = model.into_record().into_bytes().map_err(|e| WeightsError::Record(e.to_string()))?;
         let bytes = bytes.to_vec();
         let mut sidecar = self.sidecar.clone();
         sidecar.record_checksum = format!("{:016x}", fnv1a(&bytes));
@@ -177,13 +198,13 @@ impl Weights {
 
     /// Write `model.bpk` and `model.json` into `dir`.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn save(&self, dir: &std::path::Path) -> Result<(), WeightsError> {
+    pub fn save(&self, dir: &std::path::Path, precision: Precision) -> Result<(), WeightsError> {
         let io = |path: &std::path::Path, e: std::io::Error| WeightsError::Io {
             path: path.display().to_string(),
             message: e.to_string(),
         };
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let (json, bytes) = self.to_bytes()?;
+        let (json, bytes) = self.to_bytes(precision)?;
         let record = dir.join(RECORD_FILE);
         std::fs::write(&record, bytes).map_err(|e| io(&record, e))?;
         let sidecar = dir.join(SIDECAR_FILE);
@@ -202,6 +223,15 @@ impl Weights {
         let json = read(SIDECAR_FILE)?;
         let json = String::from_utf8(json).map_err(|_| WeightsError::Sidecar("not UTF-8 text".into()))?;
         Self::from_bytes(&json, &read(RECORD_FILE)?, device)
+    }
+}
+
+/// Casts every float parameter, BatchNorm's running statistics included, to one dtype.
+struct CastFloats(DType);
+
+impl ModuleMapper for CastFloats {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        param.map(|tensor| tensor.cast(self.0))
     }
 }
 

@@ -4,7 +4,7 @@
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use timnet::model::TimNetConfig;
-use timnet::weights::{Provenance, Sidecar, Weights, WeightsError};
+use timnet::weights::{Precision, Provenance, Sidecar, Weights, WeightsError};
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -28,7 +28,7 @@ fn logits(w: &Weights) -> Vec<f32> {
 #[test]
 fn round_trip_keeps_every_number() {
     let original = weights(TimNetConfig::default());
-    let (json, bytes) = original.to_bytes().unwrap();
+    let (json, bytes) = original.to_bytes(Precision::Full).unwrap();
     let loaded = Weights::from_bytes(&json, &bytes, &Device::flex()).unwrap();
     assert_eq!(loaded.sidecar.labels, original.sidecar.labels);
     Device::flex().seed(3);
@@ -39,8 +39,32 @@ fn round_trip_keeps_every_number() {
 }
 
 #[test]
+fn half_precision_records_are_half_the_size_and_load_as_f32() {
+    let original = weights(TimNetConfig::default());
+    let (_, full) = original.to_bytes(Precision::Full).unwrap();
+    let (json, half) = original.to_bytes(Precision::Half).unwrap();
+    // The numbers are most of the record; names and shapes are the rest.
+    assert!(half.len() < full.len() * 6 / 10, "{} of {} bytes", half.len(), full.len());
+    let loaded = Weights::from_bytes(&json, &half, &Device::flex()).unwrap();
+    Device::flex().seed(3);
+    let a = logits(&original);
+    Device::flex().seed(3);
+    let b = logits(&loaded);
+    assert_ne!(a, b, "rounded to half precision, so not the same numbers");
+    // Each weight moves by at most 2^-11 of itself; the logits by about as much.
+    let scale = a.iter().fold(1f32, |m, x| m.max(x.abs()));
+    let diff = a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    assert!(diff <= 1e-2 * scale, "logits moved by {diff} (largest {scale})");
+    // Rounding is done once: halving the loaded weights again changes nothing.
+    let (json2, half2) = loaded.to_bytes(Precision::Half).unwrap();
+    let again = Weights::from_bytes(&json2, &half2, &Device::flex()).unwrap();
+    Device::flex().seed(3);
+    assert!(logits(&again) == b, "half precision twice is not half precision once");
+}
+
+#[test]
 fn truncated_or_damaged_records_are_refused() {
-    let (json, bytes) = weights(TimNetConfig::default()).to_bytes().unwrap();
+    let (json, bytes) = weights(TimNetConfig::default()).to_bytes(Precision::Full).unwrap();
     let cut = Weights::from_bytes(&json, &bytes[..bytes.len() / 2], &Device::flex()).unwrap_err();
     assert!(matches!(cut, WeightsError::Checksum { .. }), "{cut}");
     assert!(cut.to_string().contains("damaged or truncated"), "{cut}");
@@ -51,9 +75,9 @@ fn truncated_or_damaged_records_are_refused() {
 
 #[test]
 fn records_of_another_network_are_refused_with_the_difference() {
-    let (_, six_class_bytes) = weights(TimNetConfig::default().with_classes(6)).to_bytes().unwrap();
+    let (_, six_class_bytes) = weights(TimNetConfig::default().with_classes(6)).to_bytes(Precision::Full).unwrap();
     // A sidecar claiming 7 classes for the 6-class record, checksum made to match.
-    let (json, _) = weights(TimNetConfig::default()).to_bytes().unwrap();
+    let (json, _) = weights(TimNetConfig::default()).to_bytes(Precision::Full).unwrap();
     let mut sidecar = Sidecar::from_json(&json).unwrap();
     sidecar.record_checksum = format!("{:016x}", Weights::checksum(&six_class_bytes));
     let error = Weights::from_bytes(&sidecar.to_json(), &six_class_bytes, &Device::flex()).unwrap_err();
@@ -64,7 +88,7 @@ fn records_of_another_network_are_refused_with_the_difference() {
 
 #[test]
 fn bad_sidecars_are_refused_in_words() {
-    let (json, bytes) = weights(TimNetConfig::default()).to_bytes().unwrap();
+    let (json, bytes) = weights(TimNetConfig::default()).to_bytes(Precision::Full).unwrap();
     let not_json = Weights::from_bytes("{not json", &bytes, &Device::flex()).unwrap_err();
     assert!(not_json.to_string().starts_with("the sidecar is not valid"), "{not_json}");
     let mut wrong_labels = Sidecar::from_json(&json).unwrap();
@@ -79,7 +103,7 @@ fn bad_sidecars_are_refused_in_words() {
 
 #[test]
 fn garbage_with_a_matching_checksum_is_refused_without_panicking() {
-    let (json, _) = weights(TimNetConfig::default()).to_bytes().unwrap();
+    let (json, _) = weights(TimNetConfig::default()).to_bytes(Precision::Full).unwrap();
     // The last is large enough for the network's parameters, so the record reader meets it.
     for garbage in [vec![], vec![0u8; 7], (0..500_000u32).map(|i| (i * 31 % 251) as u8).collect::<Vec<_>>()] {
         let mut sidecar = Sidecar::from_json(&json).unwrap();
@@ -93,7 +117,7 @@ fn garbage_with_a_matching_checksum_is_refused_without_panicking() {
 
 #[test]
 fn sidecars_that_would_allocate_without_bound_are_refused_first() {
-    let (json, bytes) = weights(TimNetConfig::default()).to_bytes().unwrap();
+    let (json, bytes) = weights(TimNetConfig::default()).to_bytes(Precision::Full).unwrap();
     let refused = |edit: &dyn Fn(&mut Sidecar), words: &str| {
         let mut sidecar = Sidecar::from_json(&json).unwrap();
         edit(&mut sidecar);

@@ -13,7 +13,7 @@ use timnet::features::{Features, Mfcc};
 use timnet::model::TimNetConfig;
 use timnet::train::data::default_cache;
 use timnet::train::evaluate::evaluate;
-use timnet::weights::{Sidecar, Weights};
+use timnet::weights::{Precision, Sidecar, Weights};
 
 #[derive(Parser)]
 #[command(name = "timnet", version, about = "TIM-Net speech emotion recognition")]
@@ -65,6 +65,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a copy of trained weights, in half precision with --half (half the file: what the
+    /// page ships). The sidecar, its recorded predictions included, goes with it.
+    Export {
+        /// The weights directory to copy.
+        weights: PathBuf,
+        /// The directory to write model.bpk and model.json into.
+        out: PathBuf,
+        #[arg(long)]
+        half: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -75,6 +85,7 @@ fn main() -> ExitCode {
         Command::Mfcc { file, out, length } => mfcc(&file, out.as_deref(), length),
         Command::Predict { files, weights, json } => predict(&files, weights.as_deref(), json),
         Command::Eval { weights, corpus, classes, json } => eval(weights.as_deref(), &corpus, &classes, json),
+        Command::Export { weights, out, half } => export(&weights, &out, half),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -124,6 +135,19 @@ fn info(weights: Option<&Path>) -> Result<(), String> {
         let interim = if s.provenance.interim { " (interim)" } else { "" };
         println!("trained on {}{interim}: {}", s.provenance.corpus, s.provenance.command);
     }
+    Ok(())
+}
+
+fn export(weights: &Path, out: &Path, half: bool) -> Result<(), String> {
+    let mut w = load(weights)?;
+    let precision = if half { Precision::Half } else { Precision::Full };
+    if half {
+        let notes = &mut w.sidecar.provenance.notes;
+        notes.push_str(if notes.is_empty() { "" } else { "; " });
+        notes.push_str("stored in half precision (timnet export --half)");
+    }
+    w.save(out, precision).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!("wrote {} ({precision:?} precision)", out.display());
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use super::mix;
 use crate::corpus::Corpus;
 use crate::features::MfccConfig;
 use crate::model::TimNetConfig;
-use crate::weights::{Provenance, RecordedPrediction, Sidecar, Weights};
+use crate::weights::{Precision, Provenance, RecordedPrediction, Sidecar, Weights};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Protocol {
@@ -230,7 +230,7 @@ impl Run {
         };
         let mut sidecar = Sidecar::new(config.clone(), corpus.labels.clone(), corpus.clip_samples, provenance);
         sidecar.recorded = record_predictions(state, corpus, data);
-        Weights { model: state.model()?, sidecar }.save(&self.path(dir)).map_err(|e| e.to_string())
+        Weights { model: state.model()?, sidecar }.save(&self.path(dir), Precision::Full).map_err(|e| e.to_string())
     }
 
     fn save_checkpoint(&self, dir: &Path, fold: usize, state: &FitState, logs: &[EpochLog]) -> Result<(), String> {
