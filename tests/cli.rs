@@ -92,6 +92,33 @@ fn predict_refuses_missing_or_broken_weights_in_words() {
 }
 
 #[test]
+fn export_writes_weights_that_predict_the_same() {
+    let dir = common::scratch("cli-export");
+    let shipped = common::crate_dir().join("model-weights/emodb");
+    let wav = dir.join("a.wav");
+    let tone: Vec<f32> = (0..24_000).map(|i| (i as f32 * 0.03).sin() * 0.3).collect();
+    std::fs::write(&wav, encode_wav(&tone, 1, 16_000)).unwrap();
+    let (full, half) = (dir.join("full"), dir.join("half"));
+    for (out, extra) in [(&full, None), (&half, Some("--half"))] {
+        let mut args = vec!["export", shipped.to_str().unwrap(), out.to_str().unwrap()];
+        args.extend(extra);
+        let (ok, _, err) = timnet(&args);
+        assert!(ok, "{err}");
+    }
+    let size = |d: &std::path::Path| std::fs::metadata(d.join("model.bpk")).unwrap().len();
+    // The shipped record is already half precision: exporting it in full doubles its numbers.
+    assert!(size(&half) * 10 < size(&full) * 6, "{} vs {} bytes", size(&half), size(&full));
+    let predict = |weights: &std::path::Path| {
+        let (ok, out, err) = timnet(&["predict", "--weights", weights.to_str().unwrap(), wav.to_str().unwrap()]);
+        assert!(ok, "{err}");
+        out
+    };
+    // Rounding the shipped numbers to half precision again changes none of them.
+    assert_eq!(predict(&full), predict(&half));
+    assert_eq!(predict(&half), predict(&shipped));
+}
+
+#[test]
 fn a_closed_pipe_ends_the_program_quietly() {
     use std::os::unix::process::ExitStatusExt;
     // A pipe whose reading end is already closed, as after `timnet info | head -0`.

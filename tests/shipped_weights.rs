@@ -21,6 +21,7 @@ fn shipped_weights_load_and_repeat_their_recorded_predictions() {
     assert_eq!(s.labels, ["angry", "boredom", "disgust", "fear", "happy", "neutral", "sad"]);
     assert_eq!(s.clip_samples, 96_000);
     assert_eq!(s.provenance.corpus, "emodb");
+    assert!(s.provenance.notes.contains("half precision"), "{}", s.provenance.notes);
     assert_eq!(s.recorded.len(), 7, "one recorded utterance per emotion");
 
     let mfcc = Mfcc::new(s.features.clone());
@@ -33,6 +34,8 @@ fn shipped_weights_load_and_repeat_their_recorded_predictions() {
         let logits = model.forward(x).into_data().try_to_vec::<f32>().unwrap();
         let diff = max_abs_diff(&softmax(&logits), &recorded.probabilities);
         println!("{} ({}): max probability difference {diff:.1e}", recorded.file, recorded.label);
-        assert!(diff <= 1e-4, "{}: {diff}", recorded.file);
+        // Recorded in f32 at training time, shipped in half precision (`timnet export --half`):
+        // over all 535 EmoDB files that moved no probability by more than 3.1e-4.
+        assert!(diff <= 1e-3, "{}: {diff}", recorded.file);
     }
 }
