@@ -10,6 +10,7 @@ mod error;
 mod length;
 mod resample;
 mod tags;
+mod vorbis_setup;
 mod wav;
 
 pub use decode::{Decoded, decode};

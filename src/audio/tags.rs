@@ -6,8 +6,8 @@
 //! claims more bytes than it holds is refused in words. A field that simply breaks off is left
 //! to the decoder library, which reports it without allocating first.
 
-use super::AudioError;
 use super::decode::wav_chunks;
+use super::{AudioError, vorbis_setup};
 
 /// The bytes the decoder library may read: `bytes` past any leading ID3v2 tag, once every tag
 /// field it would allocate for is known to fit.
@@ -106,7 +106,7 @@ fn u32_at(bytes: &[u8], at: usize, from: fn([u8; 4]) -> u32) -> Option<usize> {
 }
 
 /// The header packets of an Ogg file's first stream: the comment packet of Vorbis and Opus,
-/// and the metadata blocks of Ogg FLAC.
+/// the metadata blocks of Ogg FLAC, and Vorbis's codebooks (not a tag, but read the same way).
 fn check_ogg(bytes: &[u8]) -> Result<(), AudioError> {
     if !bytes.starts_with(b"OggS") {
         return Ok(());
@@ -121,6 +121,8 @@ fn check_ogg(bytes: &[u8]) -> Result<(), AudioError> {
             if !comments_fit(comments) {
                 return Err(refuse("comment packet"));
             }
+        } else if let Some(setup) = packet.strip_prefix(b"\x05vorbis") {
+            vorbis_setup::check_codebooks(setup)?;
         } else if flac_headers.is_some() && packet.len() >= 4 {
             check_flac_block(packet[0] & 0x7f, &packet[4..])?;
         }
@@ -130,7 +132,7 @@ fn check_ogg(bytes: &[u8]) -> Result<(), AudioError> {
 
 /// The first `count` packets of the first logical stream, as far as the file holds them (a
 /// packet cut short by the end of the file is kept: its claims are checked too).
-fn ogg_packets(bytes: &[u8], count: usize) -> Vec<Vec<u8>> {
+pub(super) fn ogg_packets(bytes: &[u8], count: usize) -> Vec<Vec<u8>> {
     let (mut packets, mut packet) = (Vec::new(), Vec::new());
     let mut stream = None;
     let mut at = 0;

@@ -78,6 +78,18 @@ pub fn cases() -> Vec<Case> {
             Refused("picture block claims"),
         ),
         case("wav-tag-list-claims-4-gib.wav", hostile!("wav-tag-list-claims-4-gib.wav"), Refused("tag list claims")),
+        // A Vorbis codebook whose lookup table would take 2 GiB (31 dimensions of 2^24 - 1
+        // entries), and one of no dimensions, on which the decoder library panics.
+        case(
+            "vorbis-codebook-claims-2-gib.ogg",
+            hostile!("vorbis-codebook-claims-2-gib.ogg"),
+            Refused("codebooks ask for 520093665 lookup values"),
+        ),
+        case(
+            "vorbis-codebook-of-no-dimensions.ogg",
+            hostile!("vorbis-codebook-of-no-dimensions.ogg"),
+            Refused("codebook has no dimensions"),
+        ),
         // An ID3 tag holds nothing the network needs: it is skipped, and the MP3 is heard.
         case("mp3-id3-frame-claims-4-gib.mp3", hostile!("mp3-id3-frame-claims-4-gib.mp3"), Analysed("")),
     ]
