@@ -21,6 +21,11 @@ fn info_prints_both_parameter_counts() {
     assert!(out.contains("trainable parameters: 104,496"), "{out}");
     assert!(out.contains("(as Keras counts): 106,992"), "{out}");
     assert!(out.contains("forward TAB 8 (dilation 128)"), "{out}");
+    let shipped = common::crate_dir().join("model-weights/emodb");
+    let (ok, out, err) = timnet(&["info", shipped.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("labels: angry, boredom, disgust, fear, happy, neutral, sad"), "{out}");
+    assert!(out.contains("notes: 535 utterances; protocol Final; stored in half precision"), "{out}");
 }
 
 #[test]

@@ -134,6 +134,9 @@ fn info(weights: Option<&Path>) -> Result<(), String> {
         println!("clip: {} samples at {} Hz ({} frames)", s.clip_samples, s.features.sample_rate, s.clip_frames());
         let interim = if s.provenance.interim { " (interim)" } else { "" };
         println!("trained on {}{interim}: {}", s.provenance.corpus, s.provenance.command);
+        if !s.provenance.notes.is_empty() {
+            println!("notes: {}", s.provenance.notes);
+        }
     }
     Ok(())
 }
