@@ -35,6 +35,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, AudioError> {
     }
     let bytes = tags::checked(bytes)?;
     check_wav_format(bytes)?;
+    check_aiff_rate(bytes)?;
     match decode_container(bytes) {
         Err(AudioError::NotAudio(why)) => match repair_wav_sizes(bytes) {
             Some(repaired) => decode_container(&repaired).map_err(|_| AudioError::NotAudio(why)),
@@ -104,6 +105,42 @@ fn check_wav_format(bytes: &[u8]) -> Result<(), AudioError> {
         }
     }
     Ok(())
+}
+
+/// Refuse an AIFF whose rate is not a usable one: the decoder library panics on a rate that
+/// rounds down to 0 Hz (found by fuzzing: an 80-bit float rate of about 1e-3000). The rate is
+/// in the COMM chunk, after the channels (2 bytes), frames (4) and bits per sample (2).
+fn check_aiff_rate(bytes: &[u8]) -> Result<(), AudioError> {
+    if bytes.len() < 12 || &bytes[0..4] != b"FORM" || !matches!(&bytes[8..12], b"AIFF" | b"AIFC") {
+        return Ok(());
+    }
+    let mut at = 12usize;
+    while let Some(header) = bytes.get(at..at.saturating_add(8)) {
+        let size = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        if &header[..4] == b"COMM" {
+            let Some(rate) = bytes.get(at + 16..at + 26) else { return Ok(()) };
+            let rate = extended_to_hz(rate.try_into().expect("ten bytes"));
+            return match super::SOURCE_RATES.contains(&rate) {
+                true => Ok(()),
+                false => Err(AudioError::BadSampleRate(rate)),
+            };
+        }
+        at = at.saturating_add(8).saturating_add(size).saturating_add(size & 1);
+    }
+    Ok(())
+}
+
+/// An 80-bit IEEE extended float (sign, 15-bit exponent, 64-bit mantissa) as whole hertz,
+/// saturating; not-a-number and infinity are 0.
+fn extended_to_hz(b: [u8; 10]) -> u32 {
+    let exponent = i32::from(u16::from_be_bytes([b[0], b[1]]) & 0x7fff);
+    let mantissa = u64::from_be_bytes(b[2..10].try_into().expect("eight bytes"));
+    if b[0] & 0x80 != 0 || exponent == 0x7fff {
+        return 0;
+    }
+    // Scaled in two steps: 2^(exponent - 16446) alone underflows f64 for small exponents.
+    let shift = exponent - 16383 - 63;
+    (mantissa as f64 * 2f64.powi(shift / 2) * 2f64.powi(shift - shift / 2)) as u32
 }
 
 fn decode_container(bytes: &[u8]) -> Result<Decoded, AudioError> {
@@ -254,5 +291,15 @@ mod tests {
         extensible.splice(fmt_end..fmt_end, tail);
         let e = decode(&extensible).unwrap_err();
         assert!(e.to_string().contains("cannot describe 40 channels"), "{e}");
+    }
+
+    #[test]
+    fn aiff_rates_are_read_as_80_bit_floats() {
+        // 22,050 Hz and 44,100 Hz as AIFF writes them; then the smallest and a negative rate.
+        assert_eq!(extended_to_hz([0x40, 0x0d, 0xac, 0x44, 0, 0, 0, 0, 0, 0]), 22_050);
+        assert_eq!(extended_to_hz([0x40, 0x0e, 0xac, 0x44, 0, 0, 0, 0, 0, 0]), 44_100);
+        assert_eq!(extended_to_hz([0x00, 0x01, 0x80, 0, 0, 0, 0, 0, 0, 0]), 0);
+        assert_eq!(extended_to_hz([0xc0, 0x0d, 0xac, 0x44, 0, 0, 0, 0, 0, 0]), 0);
+        assert_eq!(extended_to_hz([0x7f, 0xff, 0xc0, 0, 0, 0, 0, 0, 0, 0]), 0);
     }
 }
