@@ -52,10 +52,15 @@ fn is_wave(bytes: &[u8]) -> bool {
 /// The chunks of a RIFF/WAVE file, none for any other file: (where the chunk's header starts,
 /// its id, the size it claims, which may run past the end of the file).
 pub(super) fn wav_chunks(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8], usize)> {
-    let mut at = if is_wave(bytes) { 12 } else { bytes.len() };
+    chunks(bytes, if is_wave(bytes) { 12 } else { bytes.len() }, u32::from_le_bytes)
+}
+
+/// The chunks of an IFF-style file (RIFF little-endian, AIFF big-endian) from `at` on: an id,
+/// a size, the data, padded to an even length.
+fn chunks(bytes: &[u8], mut at: usize, size_from: fn([u8; 4]) -> u32) -> impl Iterator<Item = (usize, &[u8], usize)> {
     std::iter::from_fn(move || {
         let header = bytes.get(at..at.checked_add(8)?)?;
-        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        let size = size_from([header[4], header[5], header[6], header[7]]) as usize;
         let chunk = (at, &header[..4], size);
         at = at.saturating_add(8).saturating_add(size).saturating_add(size & 1);
         Some(chunk)
@@ -114,20 +119,15 @@ fn check_aiff_rate(bytes: &[u8]) -> Result<(), AudioError> {
     if bytes.len() < 12 || &bytes[0..4] != b"FORM" || !matches!(&bytes[8..12], b"AIFF" | b"AIFC") {
         return Ok(());
     }
-    let mut at = 12usize;
-    while let Some(header) = bytes.get(at..at.saturating_add(8)) {
-        let size = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
-        if &header[..4] == b"COMM" {
-            let Some(rate) = bytes.get(at + 16..at + 26) else { return Ok(()) };
-            let rate = extended_to_hz(rate.try_into().expect("ten bytes"));
-            return match super::SOURCE_RATES.contains(&rate) {
-                true => Ok(()),
-                false => Err(AudioError::BadSampleRate(rate)),
-            };
-        }
-        at = at.saturating_add(8).saturating_add(size).saturating_add(size & 1);
+    let Some((at, _, _)) = chunks(bytes, 12, u32::from_be_bytes).find(|&(_, id, _)| id == b"COMM") else {
+        return Ok(());
+    };
+    let Some(rate) = bytes.get(at + 16..at + 26) else { return Ok(()) };
+    let rate = extended_to_hz(rate.try_into().expect("ten bytes"));
+    match super::SOURCE_RATES.contains(&rate) {
+        true => Ok(()),
+        false => Err(AudioError::BadSampleRate(rate)),
     }
-    Ok(())
 }
 
 /// An 80-bit IEEE extended float (sign, 15-bit exponent, 64-bit mantissa) as whole hertz,
