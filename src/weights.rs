@@ -14,6 +14,13 @@ use crate::model::{TimNet, TimNetConfig};
 
 pub const RECORD_FILE: &str = "model.bpk";
 pub const SIDECAR_FILE: &str = "model.json";
+
+/// The weights the page and `timnet` ship with (model-weights/emodb), compiled in so that
+/// neither needs a file beside it at run time.
+pub mod shipped {
+    pub const SIDECAR: &str = include_str!("../model-weights/emodb/model.json");
+    pub const RECORD: &[u8] = include_bytes!("../model-weights/emodb/model.bpk");
+}
 const FORMAT: &str = "timnet-weights/1";
 
 #[derive(Debug, Error)]
@@ -143,6 +150,11 @@ pub struct Weights {
 }
 
 impl Weights {
+    /// The shipped weights (see [`shipped`]).
+    pub fn shipped(device: &Device) -> Result<Self, WeightsError> {
+        Self::from_bytes(shipped::SIDECAR, shipped::RECORD, device)
+    }
+
     /// Load from the sidecar's text and the record's bytes (no filesystem: works in the browser).
     pub fn from_bytes(sidecar_json: &str, record: &[u8], device: &Device) -> Result<Self, WeightsError> {
         let sidecar = Sidecar::from_json(sidecar_json)?;

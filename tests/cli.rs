@@ -10,7 +10,11 @@ use std::process::Command;
 use timnet::audio::encode_wav;
 
 fn timnet(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_timnet")).args(args).output().expect("timnet runs");
+    output(Command::new(env!("CARGO_BIN_EXE_timnet")).args(args))
+}
+
+fn output(command: &mut Command) -> (bool, String, String) {
+    let out = command.output().expect("timnet runs");
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
@@ -26,6 +30,30 @@ fn info_prints_both_parameter_counts() {
     assert!(ok, "{err}");
     assert!(out.contains("labels: angry, boredom, disgust, fear, happy, neutral, sad"), "{out}");
     assert!(out.contains("notes: 535 utterances; protocol Final; stored in half precision"), "{out}");
+}
+
+#[test]
+fn shipped_weights_need_no_files_beside_the_program() {
+    // Far from the source tree, with no weights named: the ones compiled in.
+    let dir = common::scratch("cli-elsewhere");
+    let wav = dir.join("tone.wav");
+    let tone: Vec<f32> = (0..16_000).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
+    std::fs::write(&wav, encode_wav(&tone, 1, 16_000)).unwrap();
+    let program = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_timnet"));
+        command.current_dir(&dir).env_remove("TIMNET_WEIGHTS");
+        command
+    };
+    let (ok, out, err) = output(program().arg("info"));
+    assert!(ok, "{err}");
+    assert!(out.contains("weights: shipped (model-weights/emodb)"), "{out}");
+    assert!(out.contains("notes: 535 utterances; protocol Final; stored in half precision"), "{out}");
+    let (ok, out, err) = output(program().args(["predict", "tone.wav"]));
+    assert!(ok, "{err}");
+    assert!(out.contains("tone.wav"), "{out}");
+    // TIMNET_WEIGHTS names another directory; a missing one is an error, not a silent fallback.
+    let (ok, _, err) = output(program().args(["predict", "tone.wav"]).env("TIMNET_WEIGHTS", dir.join("none")));
+    assert!(!ok && err.contains("cannot load weights from"), "{err}");
 }
 
 #[test]

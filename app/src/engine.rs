@@ -11,10 +11,6 @@ use timnet::weights::{Sidecar, Weights};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// The shipped weights, embedded so that the page needs no request beyond its own files.
-pub const SIDECAR: &str = include_str!("../../model-weights/emodb/model.json");
-pub const RECORD: &[u8] = include_bytes!("../../model-weights/emodb/model.bpk");
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     WebGpu,
@@ -109,7 +105,8 @@ async fn milliseconds_per_clip(analyzer: &Analyzer) -> Result<f64, String> {
 }
 
 fn load(device: Device) -> Result<Analyzer, String> {
-    let weights = Weights::from_bytes(SIDECAR, RECORD, &device).map_err(|e| e.to_string())?;
+    // Embedded in the library, so the page needs no request beyond its own files.
+    let weights = Weights::shipped(&device).map_err(|e| e.to_string())?;
     Ok(Analyzer::new(weights, device))
 }
 

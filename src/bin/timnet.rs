@@ -10,10 +10,9 @@ use timnet::analysis::{Analyzer, block_on};
 use timnet::audio::{fit_length, prepare};
 use timnet::corpus::Corpus;
 use timnet::features::{Features, Mfcc};
-use timnet::model::TimNetConfig;
 use timnet::train::data::default_cache;
 use timnet::train::evaluate::evaluate;
-use timnet::weights::{Precision, Sidecar, Weights};
+use timnet::weights::{Precision, Weights};
 
 #[derive(Parser)]
 #[command(name = "timnet", version, about = "TIM-Net speech emotion recognition")]
@@ -26,7 +25,7 @@ struct Cli {
 enum Command {
     /// Print the architecture table and the parameter counts.
     Info {
-        /// A weights directory (model.json + model.bpk); the default 7-class model without one.
+        /// A weights directory (model.json + model.bpk); the shipped weights without one.
         weights: Option<PathBuf>,
     },
     /// Compute MFCCs (frames x 39) of an audio file.
@@ -42,7 +41,7 @@ enum Command {
     /// Predict the emotion of each audio file.
     Predict {
         files: Vec<PathBuf>,
-        /// A weights directory; defaults to the shipped model-weights/emodb.
+        /// A weights directory; defaults to the shipped weights (model-weights/emodb).
         #[arg(long)]
         weights: Option<PathBuf>,
         /// Print JSON instead of a table.
@@ -51,7 +50,7 @@ enum Command {
     },
     /// Score trained weights on a labelled corpus, on the emotions both share (cross-corpus).
     Eval {
-        /// A weights directory; defaults to the shipped model-weights/emodb.
+        /// A weights directory; defaults to the shipped weights (model-weights/emodb).
         #[arg(long)]
         weights: Option<PathBuf>,
         /// Corpus name (emodb, casia, ravdess, savee, emovo, iemocap, folder) and its directory.
@@ -96,53 +95,45 @@ fn main() -> ExitCode {
     }
 }
 
-/// The shipped weights: `TIMNET_WEIGHTS`, else ./model-weights/emodb, else the source tree's.
-fn default_weights() -> PathBuf {
-    if let Some(dir) = std::env::var_os("TIMNET_WEIGHTS") {
-        return dir.into();
+/// The weights in `dir`, else in `TIMNET_WEIGHTS`, else the shipped ones compiled into this
+/// program; with words naming where they came from.
+fn load(dir: Option<&Path>) -> Result<(Weights, String), String> {
+    let dir = dir.map(PathBuf::from).or_else(|| std::env::var_os("TIMNET_WEIGHTS").map(PathBuf::from));
+    let device = Device::flex();
+    match dir {
+        Some(dir) => Weights::load(&dir, &device)
+            .map(|w| (w, dir.display().to_string()))
+            .map_err(|e| format!("cannot load weights from {}: {e}", dir.display())),
+        None => Weights::shipped(&device)
+            .map(|w| (w, "shipped (model-weights/emodb)".into()))
+            .map_err(|e| format!("the shipped weights do not load: {e}")),
     }
-    let local = Path::new("model-weights/emodb");
-    if local.join("model.json").exists() {
-        return local.into();
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("model-weights/emodb")
-}
-
-fn load(dir: &Path) -> Result<Weights, String> {
-    Weights::load(dir, &Device::flex()).map_err(|e| format!("cannot load weights from {}: {e}", dir.display()))
 }
 
 fn info(weights: Option<&Path>) -> Result<(), String> {
-    let (config, sidecar): (TimNetConfig, Option<Sidecar>) = match weights {
-        Some(dir) => {
-            let w = load(dir)?;
-            (w.sidecar.model.clone(), Some(w.sidecar))
-        }
-        None => (TimNetConfig::default(), None),
-    };
-    let model = config.init(&Device::flex());
+    let (w, from) = load(weights)?;
+    let (config, s) = (&w.sidecar.model, &w.sidecar);
     println!("{:<38} {:>10} {:>10}", "layer", "output", "params");
     for row in config.layers() {
         println!("{:<38} {:>10} {:>10}", row.name, row.output, group(row.params));
     }
     // burn's count includes BatchNorm's running statistics, as Keras's total does.
-    let total = model.num_params();
+    let total = w.model.num_params();
     println!("\ntrainable parameters: {}", group(total - config.running_statistics()));
     println!("with BatchNorm running statistics (as Keras counts): {}", group(total));
-    if let Some(s) = sidecar {
-        println!("\nlabels: {}", s.labels.join(", "));
-        println!("clip: {} samples at {} Hz ({} frames)", s.clip_samples, s.features.sample_rate, s.clip_frames());
-        let interim = if s.provenance.interim { " (interim)" } else { "" };
-        println!("trained on {}{interim}: {}", s.provenance.corpus, s.provenance.command);
-        if !s.provenance.notes.is_empty() {
-            println!("notes: {}", s.provenance.notes);
-        }
+    println!("\nweights: {from}");
+    println!("labels: {}", s.labels.join(", "));
+    println!("clip: {} samples at {} Hz ({} frames)", s.clip_samples, s.features.sample_rate, s.clip_frames());
+    let interim = if s.provenance.interim { " (interim)" } else { "" };
+    println!("trained on {}{interim}: {}", s.provenance.corpus, s.provenance.command);
+    if !s.provenance.notes.is_empty() {
+        println!("notes: {}", s.provenance.notes);
     }
     Ok(())
 }
 
 fn export(weights: &Path, out: &Path, half: bool) -> Result<(), String> {
-    let mut w = load(weights)?;
+    let (mut w, _) = load(Some(weights))?;
     let precision = if half { Precision::Half } else { Precision::Full };
     if half {
         let notes = &mut w.sidecar.provenance.notes;
@@ -207,8 +198,7 @@ fn predict(files: &[PathBuf], weights: Option<&Path>, json: bool) -> Result<(), 
     if files.is_empty() {
         return Err("name at least one audio file".into());
     }
-    let dir = weights.map(Path::to_path_buf).unwrap_or_else(default_weights);
-    let analyzer = Analyzer::new(load(&dir)?, Device::flex());
+    let analyzer = Analyzer::new(load(weights)?.0, Device::flex());
     let mut failures = 0;
     let mut reports = Vec::new();
     for file in files {
@@ -265,14 +255,13 @@ fn group(n: usize) -> String {
 
 fn eval(weights: Option<&Path>, corpus: &[String], classes: &[String], json: bool) -> Result<(), String> {
     let [name, dir] = corpus else { return Err("--corpus NAME DIR is required".into()) };
-    let weights_dir = weights.map(Path::to_path_buf).unwrap_or_else(default_weights);
-    let weights = load(&weights_dir)?;
+    let (weights, weights_from) = load(weights)?;
     let corpus = Corpus::open(name, Path::new(dir)).map_err(|e| e.to_string())?;
     let classes = (!classes.is_empty()).then_some(classes);
     let result = evaluate(&weights, corpus, classes, default_cache().as_deref())?;
     if json {
         let report = serde_json::json!({
-            "weights": weights_dir, "corpus": name, "directory": dir,
+            "weights": weights_from, "corpus": name, "directory": dir,
             "classes": result.classes, "items": result.items,
             "uar": result.scores.uar, "war": result.scores.war, "confusion": result.scores.confusion,
             "unreadable": result.unreadable,
@@ -282,7 +271,7 @@ fn eval(weights: Option<&Path>, corpus: &[String], classes: &[String], json: boo
     }
     println!(
         "{} on {name} ({} utterances; {}): UAR {:.2}%  WAR {:.2}%",
-        weights_dir.display(),
+        weights_from,
         result.items,
         result.classes.join(", "),
         100.0 * result.scores.uar,
