@@ -5,6 +5,7 @@ mod common;
 
 use common::hostile::{self, Case, Expect};
 
+use std::path::Path;
 use std::process::Command;
 
 use timnet::audio::encode_wav;
@@ -16,6 +17,12 @@ fn timnet(args: &[&str]) -> (bool, String, String) {
 fn output(command: &mut Command) -> (bool, String, String) {
     let out = command.output().expect("timnet runs");
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+/// A 16 kHz WAV of `len` samples of a sine, `step` radians a sample.
+fn tone_file(path: &Path, len: usize, step: f32, amplitude: f32) {
+    let tone: Vec<f32> = (0..len).map(|i| (i as f32 * step).sin() * amplitude).collect();
+    std::fs::write(path, encode_wav(&tone, 1, 16_000)).unwrap();
 }
 
 #[test]
@@ -37,8 +44,7 @@ fn shipped_weights_need_no_files_beside_the_program() {
     // Far from the source tree, with no weights named: the ones compiled in.
     let dir = common::scratch("cli-elsewhere");
     let wav = dir.join("tone.wav");
-    let tone: Vec<f32> = (0..16_000).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
-    std::fs::write(&wav, encode_wav(&tone, 1, 16_000)).unwrap();
+    tone_file(&wav, 16_000, 0.05, 0.5);
     let program = || {
         let mut command = Command::new(env!("CARGO_BIN_EXE_timnet"));
         command.current_dir(&dir).env_remove("TIMNET_WEIGHTS");
@@ -60,8 +66,7 @@ fn shipped_weights_need_no_files_beside_the_program() {
 fn mfcc_writes_frames_by_39() {
     let dir = common::scratch("cli-mfcc");
     let wav = dir.join("tone.wav");
-    let tone: Vec<f32> = (0..16_000).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
-    std::fs::write(&wav, encode_wav(&tone, 1, 16_000)).unwrap();
+    tone_file(&wav, 16_000, 0.05, 0.5);
     let npy = dir.join("x.npy");
     let (ok, _, err) = timnet(&["mfcc", wav.to_str().unwrap(), "--out", npy.to_str().unwrap(), "--length", "96000"]);
     assert!(ok, "{err}");
@@ -129,8 +134,7 @@ fn export_writes_weights_that_predict_the_same() {
     let dir = common::scratch("cli-export");
     let shipped = common::crate_dir().join("model-weights/emodb");
     let wav = dir.join("a.wav");
-    let tone: Vec<f32> = (0..24_000).map(|i| (i as f32 * 0.03).sin() * 0.3).collect();
-    std::fs::write(&wav, encode_wav(&tone, 1, 16_000)).unwrap();
+    tone_file(&wav, 24_000, 0.03, 0.3);
     let (full, half) = (dir.join("full"), dir.join("half"));
     for (out, extra) in [(&full, None), (&half, Some("--half"))] {
         let mut args = vec!["export", shipped.to_str().unwrap(), out.to_str().unwrap()];
@@ -138,10 +142,10 @@ fn export_writes_weights_that_predict_the_same() {
         let (ok, _, err) = timnet(&args);
         assert!(ok, "{err}");
     }
-    let size = |d: &std::path::Path| std::fs::metadata(d.join("model.bpk")).unwrap().len();
+    let size = |d: &Path| std::fs::metadata(d.join("model.bpk")).unwrap().len();
     // The shipped record is already half precision: exporting it in full doubles its numbers.
     assert!(size(&half) * 10 < size(&full) * 6, "{} vs {} bytes", size(&half), size(&full));
-    let predict = |weights: &std::path::Path| {
+    let predict = |weights: &Path| {
         let (ok, out, err) = timnet(&["predict", "--weights", weights.to_str().unwrap(), wav.to_str().unwrap()]);
         assert!(ok, "{err}");
         out
