@@ -21,6 +21,7 @@ pub mod shipped {
     pub const SIDECAR: &str = include_str!("../model-weights/emodb/model.json");
     pub const RECORD: &[u8] = include_bytes!("../model-weights/emodb/model.bpk");
 }
+
 const FORMAT: &str = "timnet-weights/1";
 
 #[derive(Debug, Error)]
