@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::data::Dataset;
 use super::fit::EpochLog;
 use super::metrics::{Scores, mean_std};
-use super::run::{FoldResult, Run};
+use super::run::{FoldResult, FoldScores, Run, RunConfig};
 use crate::corpus::Corpus;
 
 /// What was read, what was left out and why.
@@ -92,18 +92,24 @@ fn figure(name: &'static str, scores: &[&Scores]) -> Option<Figure> {
     })
 }
 
-pub fn write(run: &Run, results: &[FoldResult], corpus: &CorpusSummary) -> Result<Written, String> {
-    let best: Vec<&Scores> = results.iter().filter_map(|r| r.best_on_test.as_ref().map(|(_, s)| s)).collect();
-    let last: Vec<&Scores> = results.iter().filter_map(|r| r.last_epoch.as_ref()).collect();
-    let val: Vec<&Scores> = results.iter().filter_map(|r| r.selected_on_validation.as_ref().map(|(_, s)| s)).collect();
-    let figures: Vec<Figure> = [
+/// The three figures over folds, each over the folds that have it.
+fn figures(folds: &[FoldScores]) -> Vec<Figure> {
+    let best: Vec<&Scores> = folds.iter().filter_map(|f| f.best_on_test.as_ref().map(|(_, s)| s)).collect();
+    let last: Vec<&Scores> = folds.iter().filter_map(|f| f.last_epoch.as_ref()).collect();
+    let val: Vec<&Scores> = folds.iter().filter_map(|f| f.selected_on_validation.as_ref().map(|(_, s)| s)).collect();
+    [
         figure("best epoch on the test fold (official code; optimistic)", &best),
         figure("last epoch", &last),
         figure("epoch selected on a 10% validation hold-out", &val),
     ]
     .into_iter()
     .flatten()
-    .collect();
+    .collect()
+}
+
+pub fn write(run: &Run, results: &[FoldResult], corpus: &CorpusSummary) -> Result<Written, String> {
+    let scores: Vec<FoldScores> = results.iter().map(FoldScores::from).collect();
+    let figures = figures(&scores);
     let c = &run.config;
     let summary_json = serde_json::json!({
         "command": c.command, "protocol": c.protocol, "epochs": c.fit.epochs, "corpus": corpus,
@@ -122,18 +128,7 @@ pub fn write(run: &Run, results: &[FoldResult], corpus: &CorpusSummary) -> Resul
     let seconds: f64 = results.iter().map(|r| r.seconds).sum();
     md.push_str(&format!("Training time: {:.1} min.\n\n", seconds / 60.0));
     if !figures.is_empty() {
-        md.push_str("| figure | folds | UAR % (mean ± std) | WAR % (mean ± std) |\n|---|---|---|---|\n");
-        for f in &figures {
-            md.push_str(&format!(
-                "| {} | {} | {:.2} ± {:.2} | {:.2} ± {:.2} |\n",
-                f.name,
-                f.folds,
-                100.0 * f.uar.0,
-                100.0 * f.uar.1,
-                100.0 * f.war.0,
-                100.0 * f.war.1
-            ));
-        }
+        md.push_str(&figures_table(&figures));
         for f in &figures {
             md.push_str(&format!("\n## {}\n\nPer-class recall (pooled over folds):\n\n", f.name));
             md.push_str(&format!("| {} |\n|{}\n", corpus.labels.join(" | "), "---|".repeat(corpus.labels.len())));
@@ -181,6 +176,81 @@ pub fn write(run: &Run, results: &[FoldResult], corpus: &CorpusSummary) -> Resul
         .collect::<Vec<_>>()
         .join("\n");
     Ok(Written { summary: if summary.is_empty() { "training finished".into() } else { summary } })
+}
+
+/// A run's folds as far as its metrics.jsonl goes, scored over epochs 1 to `up_to` (to the run's
+/// last epoch when `None`), in markdown: a row per fold, then the figures over the folds that
+/// reached that epoch. It reads a run still under way, and cuts a finished one short to compare
+/// it with a shorter run (the ablations) at the same epoch.
+pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String, String> {
+    let config_path = dir.join("run.json");
+    let text = std::fs::read_to_string(&config_path).map_err(|e| format!("{}: {e}", config_path.display()))?;
+    let config: RunConfig = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", config_path.display()))?;
+    let epochs = config.fit.epochs;
+    let cut = up_to.unwrap_or(epochs);
+    if cut == 0 || cut > epochs {
+        return Err(format!("the run has epochs 1 to {epochs}; cannot cut it at epoch {cut}"));
+    }
+    // An epoch logged twice (the run was killed after logging it and before its checkpoint)
+    // keeps its later line; a resumed run repeats it bit for bit.
+    let mut folds: Vec<(String, std::collections::BTreeMap<usize, EpochLog>)> = Vec::new();
+    for (fold, log) in read_logs(&dir.join("metrics.jsonl")) {
+        if log.epoch > cut {
+            continue;
+        }
+        match folds.iter_mut().find(|(name, _)| *name == fold) {
+            Some((_, logs)) => drop(logs.insert(log.epoch, log)),
+            None => folds.push((fold, [(log.epoch, log)].into())),
+        }
+    }
+    if folds.is_empty() {
+        return Err(format!("{}: no epochs logged in metrics.jsonl", dir.display()));
+    }
+
+    let pct = |s: &Scores| format!("{:.2} | {:.2}", 100.0 * s.uar, 100.0 * s.war);
+    let mut md = format!("`{}`, epochs 1 to {cut} of {epochs}\n\n", config.command);
+    md.push_str("| fold | test items | epochs | best epoch | best UAR | best WAR | last UAR | last WAR | minutes |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    let mut complete = Vec::new();
+    for (name, logs) in &folds {
+        let logs: Vec<EpochLog> = logs.values().cloned().collect();
+        let scores = FoldScores::of(&logs);
+        let (Some((best_epoch, best)), Some(last)) = (&scores.best_on_test, &scores.last_epoch) else {
+            continue; // a fold without a test set (--final)
+        };
+        let reached = logs.len() == cut;
+        let minutes = logs.iter().map(|l| l.seconds).sum::<f64>() / 60.0;
+        let test_items: usize = last.confusion.iter().flatten().sum();
+        let count = if reached { cut.to_string() } else { format!("{} (under way)", logs.len()) };
+        md.push_str(&format!(
+            "| {name} | {test_items} | {count} | {best_epoch} | {} | {} | {minutes:.0} |\n",
+            pct(best),
+            pct(last)
+        ));
+        if reached {
+            complete.push(scores);
+        }
+    }
+    md.push('\n');
+    md.push_str(&figures_table(&figures(&complete)));
+    Ok(md)
+}
+
+/// The figures as a markdown table, in %.
+fn figures_table(figures: &[Figure]) -> String {
+    let mut md = String::from("| figure | folds | UAR % (mean ± std) | WAR % (mean ± std) |\n|---|---|---|---|\n");
+    for f in figures {
+        md.push_str(&format!(
+            "| {} | {} | {:.2} ± {:.2} | {:.2} ± {:.2} |\n",
+            f.name,
+            f.folds,
+            100.0 * f.uar.0,
+            100.0 * f.uar.1,
+            100.0 * f.war.0,
+            100.0 * f.war.1
+        ));
+    }
+    md
 }
 
 /// (fold, log) per line of metrics.jsonl.
@@ -284,4 +354,84 @@ fn confusion_svg(path: &Path, labels: &[String], confusion: &[Vec<usize>]) -> Re
     }
     root.draw(&Text::new("rows: true, columns: predicted", (5, 10), style)).map_err(plot_error)?;
     root.present().map_err(plot_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TimNetConfig;
+    use crate::train::fit::FitOptions;
+    use crate::train::run::Protocol;
+
+    /// Two classes, two test items: `right` of them classified correctly.
+    fn log(epoch: usize, right: usize) -> EpochLog {
+        let predicted = [[1, 0], [1, 1], [0, 1]][right];
+        EpochLog { epoch, loss: 1.0, seconds: 40.0, scores: vec![("test".into(), Scores::new(&[0, 1], &predicted, 2))] }
+    }
+
+    fn run_dir(name: &str, epochs: usize, lines: &[(&str, EpochLog)]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("timnet-report-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = RunConfig {
+            corpus: "emodb".into(),
+            corpus_dir: "data".into(),
+            classes: None,
+            clip_samples: None,
+            protocol: Protocol::KFold { k: 2 },
+            select_on_validation: false,
+            model: TimNetConfig::default(),
+            fit: FitOptions { epochs, ..FitOptions::default() },
+            command: "train --corpus emodb data".into(),
+        };
+        std::fs::write(dir.join("run.json"), serde_json::to_string(&config).unwrap()).unwrap();
+        let jsonl: String = lines
+            .iter()
+            .map(|(fold, log)| {
+                let mut line = serde_json::to_value(log).unwrap();
+                line["fold"] = (*fold).into();
+                format!("{line}\n")
+            })
+            .collect();
+        std::fs::write(dir.join("metrics.jsonl"), jsonl).unwrap();
+        dir
+    }
+
+    #[test]
+    fn fold_table_scores_the_epochs_up_to_the_cut() {
+        // Epoch 2 of fold 1 was logged twice (a resume); fold 2 has not reached epoch 3 yet.
+        let lines = [
+            ("fold 1", log(1, 1)),
+            ("fold 1", log(2, 2)),
+            ("fold 1", log(2, 2)),
+            ("fold 1", log(3, 0)),
+            ("fold 2", log(1, 2)),
+            ("fold 2", log(2, 1)),
+        ];
+        let dir = run_dir("cut", 3, &lines);
+
+        let whole = fold_table(&dir, None).unwrap();
+        assert!(whole.contains("| fold 1 | 2 | 3 | 2 | 100.00 | 100.00 | 0.00 | 0.00 | 2 |"), "{whole}");
+        assert!(whole.contains("| fold 2 | 2 | 2 (under way) | 1 | 100.00 | 100.00 | 50.00 | 50.00 | 1 |"), "{whole}");
+        assert!(
+            whole.contains(
+                "| best epoch on the test fold (official code; optimistic) | 1 | 100.00 ± 0.00 | 100.00 ± 0.00 |"
+            ),
+            "{whole}"
+        );
+
+        // Cut at epoch 1: both folds reach it; the best and the last epoch are the same.
+        let first = fold_table(&dir, Some(1)).unwrap();
+        assert!(
+            first.contains(
+                "| best epoch on the test fold (official code; optimistic) | 2 | 75.00 ± 25.00 | 75.00 ± 25.00 |"
+            ),
+            "{first}"
+        );
+        assert!(first.contains("| last epoch | 2 | 75.00 ± 25.00 | 75.00 ± 25.00 |"), "{first}");
+
+        let beyond = fold_table(&dir, Some(4)).unwrap_err();
+        assert!(beyond.contains("cannot cut it at epoch 4"), "{beyond}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

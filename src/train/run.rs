@@ -309,28 +309,59 @@ fn record_predictions(state: &mut FitState, corpus: &Corpus, data: &Dataset) -> 
 }
 
 fn summarise(fold: &Fold, train_items: usize, logs: &[EpochLog]) -> FoldResult {
-    let find = |logs: &EpochLog, set: &str| logs.scores.iter().find(|(n, _)| n == set).map(|(_, s)| s.clone());
-    // Ties go to the earliest epoch, as Keras's ModelCheckpoint(save_best_only) keeps the first.
-    let best_by = |set: &str| {
-        logs.iter().filter_map(|l| find(l, set).map(|s| (l.epoch, s))).fold(None::<(usize, Scores)>, |best, (e, s)| {
-            match best {
-                Some((_, ref b)) if b.war >= s.war => best,
-                _ => Some((e, s)),
-            }
-        })
-    };
-    let best_on_test = best_by("test");
-    let selected_on_validation = best_by("validation").and_then(|(epoch, _)| {
-        logs.iter().find(|l| l.epoch == epoch).and_then(|l| find(l, "test")).map(|s| (epoch, s))
-    });
+    let scores = FoldScores::of(logs);
     FoldResult {
         name: fold.name.clone(),
         train_items,
         test_items: fold.test.len(),
-        best_on_test,
-        last_epoch: logs.last().and_then(|l| find(l, "test")),
-        selected_on_validation,
+        best_on_test: scores.best_on_test,
+        last_epoch: scores.last_epoch,
+        selected_on_validation: scores.selected_on_validation,
         seconds: logs.iter().map(|l| l.seconds).sum(),
+    }
+}
+
+/// One split's three figures, from its epochs' logs in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldScores {
+    /// The official figure: the best epoch on the test fold (optimistic).
+    pub best_on_test: Option<(usize, Scores)>,
+    pub last_epoch: Option<Scores>,
+    /// Test scores at the epoch that scored best on the validation hold-out.
+    pub selected_on_validation: Option<(usize, Scores)>,
+}
+
+impl From<&FoldResult> for FoldScores {
+    fn from(r: &FoldResult) -> Self {
+        Self {
+            best_on_test: r.best_on_test.clone(),
+            last_epoch: r.last_epoch.clone(),
+            selected_on_validation: r.selected_on_validation.clone(),
+        }
+    }
+}
+
+impl FoldScores {
+    pub fn of(logs: &[EpochLog]) -> Self {
+        let find = |log: &EpochLog, set: &str| log.scores.iter().find(|(n, _)| n == set).map(|(_, s)| s.clone());
+        // Ties go to the earliest epoch, as Keras's ModelCheckpoint(save_best_only) keeps the first.
+        let best_by = |set: &str| {
+            logs.iter().filter_map(|l| find(l, set).map(|s| (l.epoch, s))).fold(
+                None::<(usize, Scores)>,
+                |best, (e, s)| match best {
+                    Some((_, ref b)) if b.war >= s.war => best,
+                    _ => Some((e, s)),
+                },
+            )
+        };
+        let selected_on_validation = best_by("validation").and_then(|(epoch, _)| {
+            logs.iter().find(|l| l.epoch == epoch).and_then(|l| find(l, "test")).map(|s| (epoch, s))
+        });
+        Self {
+            best_on_test: best_by("test"),
+            last_epoch: logs.last().and_then(|l| find(l, "test")),
+            selected_on_validation,
+        }
     }
 }
 
