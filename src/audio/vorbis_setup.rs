@@ -139,7 +139,7 @@ mod tests {
     impl Writer {
         fn put(mut self, value: u64, n: u32) -> Self {
             for i in 0..n {
-                if self.at % 8 == 0 {
+                if self.at.is_multiple_of(8) {
                     self.bytes.push(0);
                 }
                 self.bytes[self.at / 8] |= (((value >> i) & 1) as u8) << (self.at % 8);

@@ -99,10 +99,8 @@ impl TimNet {
             let [batch, filters, _] = both.dims();
             scales.push(both.mean_dim(2).reshape([batch, 1, filters]));
             backward = b;
-            if keep_gates {
-                if let Some(g) = f_gate {
-                    gates.push((g, b_gate));
-                }
+            if keep_gates && let Some(g) = f_gate {
+                gates.push((g, b_gate));
             }
         }
         let scales = Tensor::cat(scales, 1); // [batch, tabs, filters]
