@@ -39,6 +39,18 @@ cargo build -q --bin train --bin timnet
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 train="$target_dir/debug/train"
 
+# Cross-corpus on the five shared emotions: each five-class model on the other corpus, as soon
+# as both models exist (the runs after them take hours).
+cross_corpus() {
+  [ -f runs/emodb5-final/summary.json ] && [ -f runs/casia5-final/summary.json ] || return 0
+  [ -f runs/cross-casia-to-emodb.txt ] && return 0
+  timnet="$target_dir/debug/timnet"
+  # shellcheck disable=SC2086
+  "$timnet" eval --weights runs/emodb5-final/weights $casia | tee runs/cross-emodb-to-casia.txt
+  # shellcheck disable=SC2086
+  "$timnet" eval --weights runs/casia5-final/weights $emodb | tee runs/cross-casia-to-emodb.txt
+}
+
 for entry in "${runs[@]}"; do
   name=${entry%%|*}
   args=${entry#*|}
@@ -46,6 +58,7 @@ for entry in "${runs[@]}"; do
   out=runs/$name
   if [ -f "$out/summary.json" ]; then
     echo "reproduce: $name is done ($out/report.md)"
+    cross_corpus
     continue
   fi
   resume=""
@@ -53,13 +66,5 @@ for entry in "${runs[@]}"; do
   echo "reproduce: $name ${resume:+(resuming)} -> $out/report.md, log $out.log"
   # shellcheck disable=SC2086 # the arguments are word lists on purpose
   nice -n 19 "$train" $args --out "$out" --quiet $resume >> "$out.log" 2>&1
+  cross_corpus
 done
-
-# Cross-corpus on the five shared emotions: each five-class model on the other corpus.
-if [ -f runs/emodb5-final/summary.json ] && [ -f runs/casia5-final/summary.json ]; then
-  timnet="$target_dir/debug/timnet"
-  # shellcheck disable=SC2086
-  "$timnet" eval --weights runs/emodb5-final/weights $casia | tee runs/cross-emodb-to-casia.txt
-  # shellcheck disable=SC2086
-  "$timnet" eval --weights runs/casia5-final/weights $emodb | tee runs/cross-casia-to-emodb.txt
-fi
