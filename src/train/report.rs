@@ -211,13 +211,14 @@ pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String, String> {
     let mut md = format!("`{}`, epochs 1 to {cut} of {epochs}\n\n", config.command);
     md.push_str("| fold | test items | epochs | best epoch | best UAR | best WAR | last UAR | last WAR | minutes |\n");
     md.push_str("|---|---|---|---|---|---|---|---|---|\n");
-    let mut complete = Vec::new();
+    let (mut complete, mut tested) = (Vec::new(), 0);
     for (name, logs) in &folds {
         let logs: Vec<EpochLog> = logs.values().cloned().collect();
         let scores = FoldScores::of(&logs);
         let (Some((best_epoch, best)), Some(last)) = (&scores.best_on_test, &scores.last_epoch) else {
-            continue; // a fold without a test set (--final)
+            continue; // a split without a test set (--final)
         };
+        tested += 1;
         let reached = logs.len() == cut;
         let minutes = logs.iter().map(|l| l.seconds).sum::<f64>() / 60.0;
         let test_items: usize = last.confusion.iter().flatten().sum();
@@ -231,8 +232,15 @@ pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String, String> {
             complete.push(scores);
         }
     }
+    if tested == 0 {
+        return Err(format!("{}: no split was scored on a test set (a --final run has none)", dir.display()));
+    }
     md.push('\n');
-    md.push_str(&figures_table(&figures(&complete)));
+    if complete.is_empty() {
+        md.push_str(&format!("No fold has reached epoch {cut} yet, so there are no figures.\n"));
+    } else {
+        md.push_str(&figures_table(&figures(&complete)));
+    }
     Ok(md)
 }
 
@@ -432,6 +440,21 @@ mod tests {
 
         let beyond = fold_table(&dir, Some(4)).unwrap_err();
         assert!(beyond.contains("cannot cut it at epoch 4"), "{beyond}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn fold_table_says_when_there_is_nothing_to_average() {
+        let dir = run_dir("early", 3, &[("fold 1", log(1, 1))]);
+        let early = fold_table(&dir, None).unwrap();
+        assert!(early.contains("| fold 1 | 2 | 1 (under way) |"), "{early}");
+        assert!(early.contains("No fold has reached epoch 3 yet"), "{early}");
+        std::fs::remove_dir_all(dir).unwrap();
+
+        let untested = EpochLog { scores: vec![], ..log(1, 1) };
+        let dir = run_dir("final", 1, &[("all", untested)]);
+        let error = fold_table(&dir, None).unwrap_err();
+        assert!(error.contains("no split was scored on a test set"), "{error}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
