@@ -33,7 +33,8 @@ fn a_synthetic_corpus_trains_far_above_chance() {
     c.fit.batch_size = 4;
     let run = Run::prepare(&root.join("run"), c, false, false).unwrap();
     let results = run.execute(&mut Quiet, None).unwrap().expect("not interrupted");
-    let war: f64 = results.iter().map(|r| r.last_epoch.as_ref().unwrap().war).sum::<f64>() / results.len() as f64;
+    let war: f64 =
+        results.iter().map(|r| r.scores.last_epoch.as_ref().unwrap().war).sum::<f64>() / results.len() as f64;
     assert!(war >= 0.8, "mean last-epoch WAR {war} (chance is 0.33)");
     for file in ["run.json", "metrics.jsonl", "fold-0.json", "fold-2.json", "weights/fold-3/model.json"] {
         assert!(root.join("run").join(file).is_file(), "{file} written");
@@ -145,7 +146,7 @@ fn validation_selection_reports_the_epoch_chosen_on_held_out_training_data() {
     let run = Run::prepare(&root.join("run"), c, false, false).unwrap();
     let results = run.execute(&mut Quiet, None).unwrap().expect("not interrupted");
     for fold in &results {
-        let (epoch, scores) = fold.selected_on_validation.as_ref().expect("a validation-selected figure");
+        let (epoch, scores) = fold.scores.selected_on_validation.as_ref().expect("a validation-selected figure");
         assert!((1..=4).contains(epoch));
         // Of the 20 training items, about 10% of each class (rounded, at least 5 items per class
         // here, so one each) are held out.

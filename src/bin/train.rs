@@ -276,9 +276,12 @@ impl Progress for Bars {
         if let Some(bar) = &self.folds {
             bar.inc(1);
         }
-        if let Some((epoch, s)) = &result.best_on_test {
-            let last =
-                result.last_epoch.as_ref().map_or(String::new(), |l| format!("; last epoch WAR {:.2}%", 100.0 * l.war));
+        if let Some((epoch, s)) = &result.scores.best_on_test {
+            let last = result
+                .scores
+                .last_epoch
+                .as_ref()
+                .map_or(String::new(), |l| format!("; last epoch WAR {:.2}%", 100.0 * l.war));
             let line = format!(
                 "{}: best epoch {epoch} WAR {:.2}% UAR {:.2}%{last}",
                 result.name,

@@ -93,7 +93,7 @@ fn figure(name: &'static str, scores: &[&Scores]) -> Option<Figure> {
 }
 
 /// The three figures over folds, each over the folds that have it.
-fn figures(folds: &[FoldScores]) -> Vec<Figure> {
+fn figures(folds: &[&FoldScores]) -> Vec<Figure> {
     let best: Vec<&Scores> = folds.iter().filter_map(|f| f.best_on_test.as_ref().map(|(_, s)| s)).collect();
     let last: Vec<&Scores> = folds.iter().filter_map(|f| f.last_epoch.as_ref()).collect();
     let val: Vec<&Scores> = folds.iter().filter_map(|f| f.selected_on_validation.as_ref().map(|(_, s)| s)).collect();
@@ -108,7 +108,7 @@ fn figures(folds: &[FoldScores]) -> Vec<Figure> {
 }
 
 pub fn write(run: &Run, results: &[FoldResult], corpus: &CorpusSummary) -> Result<Written, String> {
-    let scores: Vec<FoldScores> = results.iter().map(FoldScores::from).collect();
+    let scores: Vec<&FoldScores> = results.iter().map(|r| &r.scores).collect();
     let figures = figures(&scores);
     let c = &run.config;
     let summary_json = serde_json::json!({
@@ -239,7 +239,7 @@ pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String, String> {
     if complete.is_empty() {
         md.push_str(&format!("No fold has reached epoch {cut} yet, so there are no figures.\n"));
     } else {
-        md.push_str(&figures_table(&figures(&complete)));
+        md.push_str(&figures_table(&figures(&complete.iter().collect::<Vec<_>>())));
     }
     Ok(md)
 }

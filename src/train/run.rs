@@ -54,11 +54,9 @@ pub struct FoldResult {
     pub name: String,
     pub train_items: usize,
     pub test_items: usize,
-    /// The official figure: the best epoch on the test fold (optimistic).
-    pub best_on_test: Option<(usize, Scores)>,
-    pub last_epoch: Option<Scores>,
-    /// Test scores at the epoch that scored best on the validation hold-out.
-    pub selected_on_validation: Option<(usize, Scores)>,
+    /// Flattened, so fold-N.json keeps the three figures at its top level.
+    #[serde(flatten)]
+    pub scores: FoldScores,
     pub seconds: f64,
 }
 
@@ -309,36 +307,23 @@ fn record_predictions(state: &mut FitState, corpus: &Corpus, data: &Dataset) -> 
 }
 
 fn summarise(fold: &Fold, train_items: usize, logs: &[EpochLog]) -> FoldResult {
-    let scores = FoldScores::of(logs);
     FoldResult {
         name: fold.name.clone(),
         train_items,
         test_items: fold.test.len(),
-        best_on_test: scores.best_on_test,
-        last_epoch: scores.last_epoch,
-        selected_on_validation: scores.selected_on_validation,
+        scores: FoldScores::of(logs),
         seconds: logs.iter().map(|l| l.seconds).sum(),
     }
 }
 
 /// One split's three figures, from its epochs' logs in order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FoldScores {
     /// The official figure: the best epoch on the test fold (optimistic).
     pub best_on_test: Option<(usize, Scores)>,
     pub last_epoch: Option<Scores>,
     /// Test scores at the epoch that scored best on the validation hold-out.
     pub selected_on_validation: Option<(usize, Scores)>,
-}
-
-impl From<&FoldResult> for FoldScores {
-    fn from(r: &FoldResult) -> Self {
-        Self {
-            best_on_test: r.best_on_test.clone(),
-            last_epoch: r.last_epoch.clone(),
-            selected_on_validation: r.selected_on_validation.clone(),
-        }
-    }
 }
 
 impl FoldScores {
