@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Every training run behind docs/results.md, in the order the report needs them, each in its
 # own directory under runs/. A run that finished is skipped, one that was interrupted is
-# resumed from its checkpoint (bit for bit), so the same command carries on after any stop:
+# resumed from its checkpoint (bit for bit), so the same command carries on after any stop.
+# A run's records are kept in git (.gitignore says which files); a checkout that has them but
+# no checkpoint resumes at the first unfinished fold, which starts again from its first epoch
+# and, being seeded by fold, repeats the same epochs:
 #   scripts/reproduce.sh            every run, in order
 #   scripts/reproduce.sh NAME...    only those (names below)
 # Runs are niced: they take hours on 2 cores, and the machine stays usable meanwhile.
