@@ -148,9 +148,9 @@ pub fn write(run: &Run, results: &[FoldResult], corpus: &CorpusSummary) -> Resul
             md.push_str("\n![confusion matrix](confusion.svg)\n");
         }
     }
-    let logs = read_logs(&run.dir.join("metrics.jsonl"));
-    if !logs.is_empty() {
-        curves_svg(&run.dir.join("curves.svg"), &logs)?;
+    let folds = read_folds(&run.dir.join("metrics.jsonl"));
+    if !folds.is_empty() {
+        curves_svg(&run.dir.join("curves.svg"), &folds)?;
         md.push_str("\n![training curves](curves.svg)\n");
     }
     if results.len() == 1 {
@@ -191,18 +191,11 @@ pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String, String> {
     if cut == 0 || cut > epochs {
         return Err(format!("the run has epochs 1 to {epochs}; cannot cut it at epoch {cut}"));
     }
-    // An epoch logged twice (the run was killed after logging it and before its checkpoint)
-    // keeps its later line; a resumed run repeats it bit for bit.
-    let mut folds: Vec<(String, std::collections::BTreeMap<usize, EpochLog>)> = Vec::new();
-    for (fold, log) in read_logs(&dir.join("metrics.jsonl")) {
-        if log.epoch > cut {
-            continue;
-        }
-        match folds.iter_mut().find(|(name, _)| *name == fold) {
-            Some((_, logs)) => drop(logs.insert(log.epoch, log)),
-            None => folds.push((fold, [(log.epoch, log)].into())),
-        }
-    }
+    let folds: Vec<(String, Vec<EpochLog>)> = read_folds(&dir.join("metrics.jsonl"))
+        .into_iter()
+        .map(|(name, logs)| (name, logs.into_iter().filter(|l| l.epoch <= cut).collect::<Vec<_>>()))
+        .filter(|(_, logs)| !logs.is_empty())
+        .collect();
     if folds.is_empty() {
         return Err(format!("{}: no epochs logged in metrics.jsonl", dir.display()));
     }
@@ -213,8 +206,7 @@ pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String, String> {
     md.push_str("|---|---|---|---|---|---|---|---|---|\n");
     let (mut complete, mut tested) = (Vec::new(), 0);
     for (name, logs) in &folds {
-        let logs: Vec<EpochLog> = logs.values().cloned().collect();
-        let scores = FoldScores::of(&logs);
+        let scores = FoldScores::of(logs);
         let (Some((best_epoch, best)), Some(last)) = (&scores.best_on_test, &scores.last_epoch) else {
             continue; // a split without a test set (--final)
         };
@@ -261,16 +253,24 @@ fn figures_table(figures: &[Figure]) -> String {
     md
 }
 
-/// (fold, log) per line of metrics.jsonl.
-fn read_logs(path: &Path) -> Vec<(String, EpochLog)> {
+/// Each fold's epochs in metrics.jsonl, in epoch order, the folds in the order they first
+/// appear. An epoch logged twice keeps its later line: a run killed between logging an epoch
+/// and its checkpoint, or a fold started again without its checkpoint, repeats epochs bit for
+/// bit.
+fn read_folds(path: &Path) -> Vec<(String, Vec<EpochLog>)> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .filter_map(|line| {
-            let v: serde_json::Value = serde_json::from_str(line).ok()?;
-            let fold = v["fold"].as_str()?.to_string();
-            Some((fold, serde_json::from_value(v).ok()?))
-        })
-        .collect()
+    let mut folds: Vec<(String, std::collections::BTreeMap<usize, EpochLog>)> = Vec::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let (Some(fold), Ok(log)) = (v["fold"].as_str(), serde_json::from_value::<EpochLog>(v.clone())) else {
+            continue;
+        };
+        match folds.iter_mut().find(|(name, _)| name == fold) {
+            Some((_, logs)) => drop(logs.insert(log.epoch, log)),
+            None => folds.push((fold.to_string(), [(log.epoch, log)].into())),
+        }
+    }
+    folds.into_iter().map(|(name, logs)| (name, logs.into_values().collect())).collect()
 }
 
 fn plot_error(e: impl std::fmt::Display) -> String {
@@ -278,12 +278,13 @@ fn plot_error(e: impl std::fmt::Display) -> String {
 }
 
 /// Mean training loss and mean test WAR over folds, per epoch.
-fn curves_svg(path: &Path, logs: &[(String, EpochLog)]) -> Result<(), String> {
-    let epochs = logs.iter().map(|(_, l)| l.epoch).max().unwrap_or(1);
+fn curves_svg(path: &Path, folds: &[(String, Vec<EpochLog>)]) -> Result<(), String> {
+    let logs: Vec<&EpochLog> = folds.iter().flat_map(|(_, logs)| logs).collect();
+    let epochs = logs.iter().map(|l| l.epoch).max().unwrap_or(1);
     let mean_at = |f: &dyn Fn(&EpochLog) -> Option<f64>| -> Vec<(f64, f64)> {
         (1..=epochs)
             .filter_map(|e| {
-                let v: Vec<f64> = logs.iter().filter(|(_, l)| l.epoch == e).filter_map(|(_, l)| f(l)).collect();
+                let v: Vec<f64> = logs.iter().filter(|l| l.epoch == e).filter_map(|l| f(l)).collect();
                 (!v.is_empty()).then(|| (e as f64, v.iter().sum::<f64>() / v.len() as f64))
             })
             .collect()
@@ -440,6 +441,27 @@ mod tests {
 
         let beyond = fold_table(&dir, Some(4)).unwrap_err();
         assert!(beyond.contains("cannot cut it at epoch 4"), "{beyond}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_fold_started_again_counts_each_epoch_once() {
+        // Fold 2 lost its checkpoint after two epochs, started again at epoch 1 and went on.
+        let first_try = |epoch| EpochLog { loss: 9.0, ..log(epoch, 0) };
+        let lines = [
+            ("fold 1", log(1, 1)),
+            ("fold 2", first_try(1)),
+            ("fold 2", first_try(2)),
+            ("fold 2", log(1, 2)),
+            ("fold 2", log(2, 1)),
+            ("fold 2", log(3, 2)),
+        ];
+        let dir = run_dir("again", 3, &lines);
+        let folds = read_folds(&dir.join("metrics.jsonl"));
+        let names: Vec<&str> = folds.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["fold 1", "fold 2"]);
+        let epochs: Vec<(usize, f64)> = folds[1].1.iter().map(|l| (l.epoch, l.loss)).collect();
+        assert_eq!(epochs, [(1, 1.0), (2, 1.0), (3, 1.0)]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
