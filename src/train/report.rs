@@ -262,12 +262,11 @@ fn read_folds(path: &Path) -> Vec<(String, Vec<EpochLog>)> {
     let mut folds: Vec<(String, std::collections::BTreeMap<usize, EpochLog>)> = Vec::new();
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        let (Some(fold), Ok(log)) = (v["fold"].as_str(), serde_json::from_value::<EpochLog>(v.clone())) else {
-            continue;
-        };
-        match folds.iter_mut().find(|(name, _)| name == fold) {
+        let Some(fold) = v["fold"].as_str().map(str::to_string) else { continue };
+        let Ok(log) = serde_json::from_value::<EpochLog>(v) else { continue };
+        match folds.iter_mut().find(|(name, _)| *name == fold) {
             Some((_, logs)) => drop(logs.insert(log.epoch, log)),
-            None => folds.push((fold.to_string(), [(log.epoch, log)].into())),
+            None => folds.push((fold, [(log.epoch, log)].into())),
         }
     }
     folds.into_iter().map(|(name, logs)| (name, logs.into_values().collect())).collect()
