@@ -62,7 +62,7 @@ impl FusedTrainer {
             adam: Adam::new(layout.total, learning_rate),
             config,
             params,
-            directions: (0..directions).map(|_| Direction::default()).collect(),
+            directions: (0..directions).map(|i| Direction::new(i == 1)).collect(),
             direction_grads: vec![Vec::new(); directions],
             layout,
         }
@@ -184,7 +184,7 @@ impl FusedTrainer {
         let params = &self.params;
         let jobs = self.directions.iter_mut().zip(&self.layout.directions).enumerate();
         both_cores(jobs, |(i, (direction, at))| {
-            direction.forward(params, at, geo, x, shape, i == 1, masks.map(|m| m[i].as_slice()));
+            direction.forward(params, at, geo, x, shape, masks.map(|m| m[i].as_slice()));
         });
     }
 
@@ -195,7 +195,7 @@ impl FusedTrainer {
         let weights = self.fusion_weights();
         let mut scales = Vec::with_capacity(self.config.tabs);
         let mut fused = vec![0.0f32; shape.batch * f];
-        for j in 0..self.config.tabs {
+        for (j, &weight) in weights.iter().enumerate() {
             let mut g = vec![0.0f32; shape.batch * f];
             for direction in &self.directions {
                 let state = &direction.states[j + 1];
@@ -209,7 +209,7 @@ impl FusedTrainer {
             }
             g.iter_mut().for_each(|v| *v /= frames);
             for (u, &v) in fused.iter_mut().zip(&g) {
-                *u += weights[j] * v;
+                *u += weight * v;
             }
             scales.push(g);
         }

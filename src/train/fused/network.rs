@@ -37,6 +37,8 @@ struct BlockCache {
 /// One direction's activations and gradient buffers, kept between steps.
 #[derive(Default)]
 pub struct Direction {
+    /// Whether this is the backward direction, which reads the clip reversed in time.
+    reversed: bool,
     /// The direction's input (the clip, or the clip reversed in time).
     input: Vec<f32>,
     /// states[0]: after the 1x1 conv; states[j+1]: block j's output.
@@ -52,8 +54,13 @@ pub struct Direction {
 pub type Masks<'a> = Option<&'a [[Vec<f32>; 2]]>;
 
 impl Direction {
-    /// Run the direction over `x` ([batch, frames, features], reversed in time when
-    /// `reversed`); in training mode (`masks` given) keep what the backward pass needs.
+    /// The forward direction, or the backward one (`reversed`).
+    pub fn new(reversed: bool) -> Self {
+        Self { reversed, ..Self::default() }
+    }
+
+    /// Run the direction over `x` ([batch, frames, features]); in training mode (`masks`
+    /// given) keep what the backward pass needs.
     pub fn forward(
         &mut self,
         params: &[f32],
@@ -61,12 +68,11 @@ impl Direction {
         geo: Geometry,
         x: &[f32],
         shape: Shape,
-        reversed: bool,
         masks: Masks,
     ) {
         let (f, fl) = (geo.features, geo.filters);
         self.input.clear();
-        if reversed {
+        if self.reversed {
             for b in 0..shape.batch {
                 for t in (0..shape.frames).rev() {
                     let row = (b * shape.frames + t) * f;
