@@ -66,7 +66,7 @@ pub struct EpochLog {
 /// The weights and the optimiser, on one backend.
 pub enum Learner {
     Fused(Box<FusedTrainer>),
-    Flex { model: TimNet, optimizer: burn::optim::ModuleOptimizer, device: Device, learning_rate: f64 },
+    Flex { model: Box<TimNet>, optimizer: burn::optim::ModuleOptimizer, device: Device, learning_rate: f64 },
 }
 
 /// The state between epochs: enough to resume bit for bit.
@@ -88,7 +88,7 @@ impl FitState {
                 let device = Device::flex().autodiff();
                 device.seed(seed);
                 Learner::Flex {
-                    model: config.init(&device),
+                    model: Box::new(config.init(&device)),
                     optimizer: adam().init(),
                     device,
                     learning_rate: options.learning_rate,
@@ -125,9 +125,9 @@ impl FitState {
                 let y = Tensor::from_data(TensorData::new(targets, [batch, classes]), &*device);
                 let loss = -(log_softmax(model.forward(x), 1) * y).sum_dim(1).mean();
                 let value: f32 = loss.clone().into_scalar();
-                let grads = GradientsParams::from_grads(loss.backward(), &*model);
+                let grads = GradientsParams::from_grads(loss.backward(), &**model);
                 // Modules share their tensors, so this clone is cheap.
-                *model = optimizer.step(*learning_rate, model.clone(), grads);
+                **model = optimizer.step(*learning_rate, (**model).clone(), grads);
                 value
             }
         }
@@ -151,7 +151,9 @@ impl FitState {
         match &self.learner {
             Learner::Fused(fused) => fused.save(&dir.join("fused.bin")).map_err(|e| e.to_string()),
             Learner::Flex { model, optimizer, .. } => {
-                model.clone().into_record().save(dir.join("model.bpk")).map_err(|e| e.to_string())?;
+                // Through `valid()`, which folds in the BatchNorm running statistics' last update:
+                // burn holds it per thread until then, and `into_record` alone would miss it.
+                model.valid().into_record().save(dir.join("model.bpk")).map_err(|e| e.to_string())?;
                 optimizer.save(dir.join("optimizer.bpk")).map_err(|e| e.to_string())
             }
         }
@@ -163,7 +165,7 @@ impl FitState {
             Learner::Fused(fused) => fused.load(&dir.join("fused.bin")),
             Learner::Flex { model, optimizer, .. } => {
                 let record = burn::store::ModuleRecord::load(dir.join("model.bpk")).map_err(|e| e.to_string())?;
-                *model = model.clone().try_load_record(record).map_err(|e| e.to_string())?;
+                **model = (**model).clone().try_load_record(record).map_err(|e| e.to_string())?;
                 *optimizer = adam().init().load(dir.join("optimizer.bpk")).map_err(|e| e.to_string())?;
                 Ok(())
             }
