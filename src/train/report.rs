@@ -201,10 +201,14 @@ pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String, String> {
     }
 
     let pct = |s: &Scores| format!("{:.2} | {:.2}", 100.0 * s.uar, 100.0 * s.war);
+    // A run that selects on validation gets the selected epoch and its test scores as well.
+    let select = config.select_on_validation;
     let mut md = format!("`{}`, epochs 1 to {cut} of {epochs}\n\n", config.command);
-    md.push_str("| fold | test items | epochs | best epoch | best UAR | best WAR | last UAR | last WAR | minutes |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|---|\n");
-    let (mut complete, mut tested) = (Vec::new(), 0);
+    md.push_str("| fold | test items | epochs | best epoch | best UAR | best WAR | last UAR | last WAR |");
+    md.push_str(if select { " selected epoch | selected UAR | selected WAR | minutes |\n" } else { " minutes |\n" });
+    md.push_str(&"|---".repeat(if select { 12 } else { 9 }));
+    md.push_str("|\n");
+    let (mut complete, mut tested, mut total_minutes) = (Vec::new(), 0, 0.0);
     for (name, logs) in &folds {
         let scores = FoldScores::of(logs);
         let (Some((best_epoch, best)), Some(last)) = (&scores.best_on_test, &scores.last_epoch) else {
@@ -213,13 +217,17 @@ pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String, String> {
         tested += 1;
         let reached = logs.len() == cut;
         let minutes = logs.iter().map(|l| l.seconds).sum::<f64>() / 60.0;
+        total_minutes += minutes;
         let test_items: usize = last.confusion.iter().flatten().sum();
         let count = if reached { cut.to_string() } else { format!("{} (under way)", logs.len()) };
-        md.push_str(&format!(
-            "| {name} | {test_items} | {count} | {best_epoch} | {} | {} | {minutes:.0} |\n",
-            pct(best),
-            pct(last)
-        ));
+        md.push_str(&format!("| {name} | {test_items} | {count} | {best_epoch} | {} | {} |", pct(best), pct(last)));
+        if select {
+            match &scores.selected_on_validation {
+                Some((epoch, s)) => md.push_str(&format!(" {epoch} | {} |", pct(s))),
+                None => md.push_str(" – | – | – |"),
+            }
+        }
+        md.push_str(&format!(" {minutes:.0} |\n"));
         if reached {
             complete.push(scores);
         }
@@ -233,6 +241,7 @@ pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String, String> {
     } else {
         md.push_str(&figures_table(&figures(&complete.iter().collect::<Vec<_>>())));
     }
+    md.push_str(&format!("\nTraining time of the epochs above: {total_minutes:.1} min.\n"));
     Ok(md)
 }
 
