@@ -1,5 +1,6 @@
 //! Training and evaluation (native only): splits, the loop, metrics, checkpoints and reports.
 
+pub mod compare;
 pub mod data;
 pub mod evaluate;
 pub mod fit;

@@ -183,9 +183,7 @@ pub fn write(run: &Run, results: &[FoldResult], corpus: &CorpusSummary) -> Resul
 /// reached that epoch. It reads a run still under way, and cuts a finished one short to compare
 /// it with a shorter run (the ablations) at the same epoch.
 pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String, String> {
-    let config_path = dir.join("run.json");
-    let text = std::fs::read_to_string(&config_path).map_err(|e| format!("{}: {e}", config_path.display()))?;
-    let config: RunConfig = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", config_path.display()))?;
+    let config = read_config(dir)?;
     let epochs = config.fit.epochs;
     let cut = up_to.unwrap_or(epochs);
     if cut == 0 || cut > epochs {
@@ -245,6 +243,13 @@ pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String, String> {
     Ok(md)
 }
 
+/// A run directory's run.json.
+pub(super) fn read_config(dir: &Path) -> Result<RunConfig, String> {
+    let path = dir.join("run.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// The figures as a markdown table, in %.
 fn figures_table(figures: &[Figure]) -> String {
     let mut md = String::from("| figure | folds | UAR % (mean ± std) | WAR % (mean ± std) |\n|---|---|---|---|\n");
@@ -266,7 +271,7 @@ fn figures_table(figures: &[Figure]) -> String {
 /// appear. An epoch logged twice keeps its later line: a run killed between logging an epoch
 /// and its checkpoint, or a fold started again without its checkpoint, repeats epochs bit for
 /// bit.
-fn read_folds(path: &Path) -> Vec<(String, Vec<EpochLog>)> {
+pub(super) fn read_folds(path: &Path) -> Vec<(String, Vec<EpochLog>)> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut folds: Vec<(String, std::collections::BTreeMap<usize, EpochLog>)> = Vec::new();
     for line in text.lines() {
