@@ -20,10 +20,10 @@ fn finished_folds(dir: &Path) -> Result<(RunConfig, Vec<(String, FoldScores)>), 
     Ok((config, folds))
 }
 
-/// The same corpus, clips, protocol, hold-out and seed: the same folds, item for item.
+/// The same corpus, classes and protocol: the same test folds, item for item (a validation
+/// hold-out changes what a fold trains on, which is what such a comparison is about).
 fn same_folds(a: &RunConfig, b: &RunConfig) -> bool {
-    (&a.corpus, &a.classes, a.clip_samples, &a.protocol, a.select_on_validation, a.fit.seed)
-        == (&b.corpus, &b.classes, b.clip_samples, &b.protocol, b.select_on_validation, b.fit.seed)
+    (&a.corpus, &a.classes, &a.protocol) == (&b.corpus, &b.classes, &b.protocol)
 }
 
 /// Mean, sample standard deviation and paired t statistic of `differences`.
@@ -49,7 +49,7 @@ pub fn paired_table(base: &Path, others: &[PathBuf]) -> Result<String, String> {
     for other in others {
         let (config, folds) = finished_folds(other)?;
         if !same_folds(&base_config, &config) {
-            return Err(format!("{} and {} do not split the same folds", base.display(), other.display()));
+            return Err(format!("{} and {} do not test on the same folds", base.display(), other.display()));
         }
         let pairs: Vec<(&FoldScores, &FoldScores)> = folds
             .iter()
@@ -63,7 +63,12 @@ pub fn paired_table(base: &Path, others: &[PathBuf]) -> Result<String, String> {
                 pairs.len()
             ));
         }
-        md.push_str(&format!("| {} | {} |", other.display(), pairs.len()));
+        // Runs of different lengths compare, but their last epochs are different epochs.
+        let epochs = match config.fit.epochs {
+            e if e == base_config.fit.epochs => String::new(),
+            e => format!(" ({e} epochs against {})", base_config.fit.epochs),
+        };
+        md.push_str(&format!("| {}{epochs} | {} |", other.display(), pairs.len()));
         let official = |f: &FoldScores| f.best_on_test.as_ref().map(|(_, s)| s.clone());
         let last = |f: &FoldScores| f.last_epoch.clone();
         for pick in [&official as &dyn Fn(&FoldScores) -> Option<Scores>, &last] {
