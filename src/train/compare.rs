@@ -5,8 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::metrics::Scores;
-use super::report::{read_config, read_folds};
+use super::report::{read_config, read_folds, table_header};
 use super::run::{FoldScores, RunConfig};
 
 /// The folds that ran all of the run's epochs, by name, with their scores.
@@ -26,6 +25,13 @@ fn same_folds(a: &RunConfig, b: &RunConfig) -> bool {
     (&a.corpus, &a.classes, &a.protocol) == (&b.corpus, &b.classes, &b.protocol)
 }
 
+/// UAR and WAR at the official epoch, then at the last one.
+fn compared(fold: &FoldScores) -> Option<[f64; 4]> {
+    let (_, best) = fold.best_on_test.as_ref()?;
+    let last = fold.last_epoch.as_ref()?;
+    Some([best.uar, best.war, last.uar, last.war])
+}
+
 /// Mean, sample standard deviation and paired t statistic of `differences`.
 fn paired(differences: &[f64]) -> (f64, f64, f64) {
     let n = differences.len() as f64;
@@ -43,17 +49,20 @@ pub fn paired_table(base: &Path, others: &[PathBuf]) -> Result<String, String> {
         "Differences from `{}`, fold by fold (points, other − base; t: paired t statistic)\n\n",
         base.display()
     );
-    md.push_str("| run | folds | official UAR | t | official WAR | t | last UAR | t | last WAR | t |\n");
-    md.push_str(&"|---".repeat(10));
-    md.push_str("|\n");
+    let columns = ["run", "folds", "official UAR", "t", "official WAR", "t", "last UAR", "t", "last WAR", "t"];
+    md.push_str(&table_header(&columns));
     for other in others {
         let (config, folds) = finished_folds(other)?;
         if !same_folds(&base_config, &config) {
             return Err(format!("{} and {} do not test on the same folds", base.display(), other.display()));
         }
-        let pairs: Vec<(&FoldScores, &FoldScores)> = folds
+        // Per fold, the four compared figures of (base, other).
+        let pairs: Vec<([f64; 4], [f64; 4])> = folds
             .iter()
-            .filter_map(|(name, b)| base_folds.iter().find(|(n, _)| n == name).map(|(_, a)| (a, b)))
+            .filter_map(|(name, b)| {
+                let (_, a) = base_folds.iter().find(|(n, _)| n == name)?;
+                Some((compared(a)?, compared(b)?))
+            })
             .collect();
         if pairs.len() < 2 {
             return Err(format!(
@@ -69,15 +78,10 @@ pub fn paired_table(base: &Path, others: &[PathBuf]) -> Result<String, String> {
             e => format!(" ({e} epochs against {})", base_config.fit.epochs),
         };
         md.push_str(&format!("| {}{epochs} | {} |", other.display(), pairs.len()));
-        let official = |f: &FoldScores| f.best_on_test.as_ref().map(|(_, s)| s.clone());
-        let last = |f: &FoldScores| f.last_epoch.clone();
-        for pick in [&official as &dyn Fn(&FoldScores) -> Option<Scores>, &last] {
-            for metric in [|s: &Scores| s.uar, |s: &Scores| s.war] {
-                let differences: Vec<f64> =
-                    pairs.iter().filter_map(|(a, b)| Some(100.0 * (metric(&pick(b)?) - metric(&pick(a)?)))).collect();
-                let (mean, sd, t) = paired(&differences);
-                md.push_str(&format!(" {mean:+.2} ± {sd:.2} | {t:+.2} |"));
-            }
+        for k in 0..4 {
+            let differences: Vec<f64> = pairs.iter().map(|(a, b)| 100.0 * (b[k] - a[k])).collect();
+            let (mean, sd, t) = paired(&differences);
+            md.push_str(&format!(" {mean:+.2} ± {sd:.2} | {t:+.2} |"));
         }
         md.push('\n');
     }

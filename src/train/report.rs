@@ -202,10 +202,13 @@ pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String, String> {
     // A run that selects on validation gets the selected epoch and its test scores as well.
     let select = config.select_on_validation;
     let mut md = format!("`{}`, epochs 1 to {cut} of {epochs}\n\n", config.command);
-    md.push_str("| fold | test items | epochs | best epoch | best UAR | best WAR | last UAR | last WAR |");
-    md.push_str(if select { " selected epoch | selected UAR | selected WAR | minutes |\n" } else { " minutes |\n" });
-    md.push_str(&"|---".repeat(if select { 12 } else { 9 }));
-    md.push_str("|\n");
+    let mut columns =
+        vec!["fold", "test items", "epochs", "best epoch", "best UAR", "best WAR", "last UAR", "last WAR"];
+    if select {
+        columns.extend(["selected epoch", "selected UAR", "selected WAR"]);
+    }
+    columns.push("minutes");
+    md.push_str(&table_header(&columns));
     let (mut complete, mut tested, mut total_minutes) = (Vec::new(), 0, 0.0);
     for (name, logs) in &folds {
         let scores = FoldScores::of(logs);
@@ -250,9 +253,14 @@ pub(super) fn read_config(dir: &Path) -> Result<RunConfig, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// A markdown table's header row and its separator.
+pub(super) fn table_header(columns: &[&str]) -> String {
+    format!("| {} |\n{}|\n", columns.join(" | "), "|---".repeat(columns.len()))
+}
+
 /// The figures as a markdown table, in %.
 fn figures_table(figures: &[Figure]) -> String {
-    let mut md = String::from("| figure | folds | UAR % (mean ± std) | WAR % (mean ± std) |\n|---|---|---|---|\n");
+    let mut md = table_header(&["figure", "folds", "UAR % (mean ± std)", "WAR % (mean ± std)"]);
     for f in figures {
         md.push_str(&format!(
             "| {} | {} | {:.2} ± {:.2} | {:.2} ± {:.2} |\n",
