@@ -1,0 +1,347 @@
+//! `timnet`: look inside a model, compute features, and predict emotions from audio files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use npyz::WriterBuilder;
+use timnet::analysis::{Analyzer, block_on};
+use timnet::audio::{fit_length, prepare};
+use timnet::burn::prelude::*;
+use timnet::features::{Features, Mfcc};
+use timnet::weights::{Precision, Weights};
+use timnet_cli::{Source, corpus_names, corpus_pairs, load_weights};
+use timnet_train::corpus::Corpus;
+use timnet_train::data::default_cache;
+use timnet_train::evaluate::evaluate;
+
+#[derive(Parser)]
+#[command(name = "timnet", version, about = "TIM-Net speech emotion recognition")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Which weights: a directory, or a shipped model by name; the default shipped model without
+/// either.
+#[derive(clap::Args)]
+struct Model {
+    /// A weights directory (model.json + model.bpk).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    #[arg(long, conflicts_with = "weights", help = format!("A shipped model by name. {}", timnet_cli::model_names()))]
+    model: Option<String>,
+}
+
+impl Model {
+    fn load(&self) -> Result<(Weights, Source)> {
+        load_weights(self.weights.as_deref(), self.model.as_deref())
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the architecture table and the parameter counts.
+    Info {
+        #[command(flatten)]
+        model: Model,
+        /// The same as --weights (the older form).
+        #[arg(conflicts_with_all = ["weights", "model"], hide = true)]
+        dir: Option<PathBuf>,
+        /// Also list every tensor: its name, Keras name, shape and role.
+        #[arg(long)]
+        tensors: bool,
+    },
+    /// Compute MFCCs (frames x 39) of an audio file.
+    Mfcc {
+        file: PathBuf,
+        /// Write to a .npy or .csv file instead of printing CSV.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Centre-pad or crop to this many samples at 22,050 Hz first, as training does (2 to a
+        /// minute's worth, 1,323,000).
+        #[arg(long)]
+        length: Option<usize>,
+    },
+    /// Predict the emotion of each audio file.
+    Predict {
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        model: Model,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score trained weights on a labelled corpus, on the emotions both share (cross-corpus).
+    Eval {
+        #[command(flatten)]
+        model: Model,
+        #[arg(long, num_args = 2, value_names = ["NAME", "DIR"], required = true,
+            help = format!("The corpus and its directory. NAME: {}", corpus_names()))]
+        corpus: Vec<String>,
+        /// The emotions to score, comma separated (default: angry, fear, happy, neutral, sad
+        /// when both have them, else every shared emotion).
+        #[arg(long, value_delimiter = ',')]
+        classes: Vec<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a copy of trained weights, in half precision with --half (half the file: what the
+    /// page ships). The sidecar, its recorded predictions included, goes with it.
+    Export {
+        /// The weights directory to copy.
+        weights: PathBuf,
+        /// The directory to write model.bpk and model.json into.
+        out: PathBuf,
+        #[arg(long)]
+        half: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    timnet_cli::end_quietly_on_closed_pipe();
+    let cli = Cli::parse();
+    let mut out = std::io::stdout().lock();
+    let result = match cli.command {
+        Command::Info { model, dir, tensors } => match dir {
+            Some(dir) => load_weights(Some(&dir), None),
+            None => model.load(),
+        }
+        .and_then(|w| info(&mut out, w, tensors)),
+        Command::Mfcc { file, out: to, length } => mfcc(&mut out, &file, to.as_deref(), length),
+        Command::Predict { files, model, json } => predict(&mut out, &files, &model, json),
+        Command::Eval { model, corpus, classes, json } => eval(&mut out, &model, &corpus, &classes, json),
+        Command::Export { weights, out: to, half } => export(&mut out, &weights, &to, half),
+    }
+    .and_then(|()| out.flush().context("cannot write the answer"));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Where the answer goes; every write is checked (a full disk is an error, not a panic).
+type Out<'a> = std::io::StdoutLock<'a>;
+
+fn info(out: &mut Out, (w, from): (Weights, Source), tensors: bool) -> Result<()> {
+    let (config, s) = (&w.sidecar.model, &w.sidecar);
+    let table = config.params();
+    let mut text = format!("{:<38} {:>10} {:>10}\n", "layer", "output", "params");
+    for row in table.layer_rows() {
+        text += &format!("{:<38} {:>10} {:>10}\n", row.name, row.output, group(row.params));
+    }
+    // burn's count includes BatchNorm's running statistics, as Keras's total does.
+    let total = w.model.num_params();
+    text += &format!("\ntrainable parameters: {}\n", group(table.trainable_count()));
+    text += &format!("with BatchNorm running statistics (as Keras counts): {}\n", group(total));
+    if tensors {
+        text += &format!("\n{:<34} {:<28} {:<14} role\n", "tensor", "Keras name", "Keras shape");
+        for p in &table.params {
+            text += &format!("{:<34} {:<28} {:<14} {:?}\n", p.name, p.keras, format!("{:?}", p.shape), p.role);
+        }
+    }
+    text += &format!("\nweights: {from}\n");
+    text += &format!("labels: {}\n", s.labels.join(", "));
+    text +=
+        &format!("clip: {} samples at {} Hz ({} frames)\n", s.clip_samples, s.features.sample_rate, s.clip_frames());
+    let band = s.features.fmax.map_or("to the Nyquist rate".to_string(), |hz| format!("up to {hz} Hz"));
+    text += &format!("front end: MFCC {band}; normalisation {:?}\n", s.normalisation);
+    let interim = if s.provenance.interim { " (interim)" } else { "" };
+    text += &format!("trained on {}{interim}: {}\n", s.provenance.corpus, s.provenance.command);
+    if !s.provenance.notes.is_empty() {
+        text += &format!("notes: {}\n", s.provenance.notes);
+    }
+    out.write_all(text.as_bytes()).context("cannot write the answer")
+}
+
+fn export(out: &mut Out, weights: &Path, to: &Path, half: bool) -> Result<()> {
+    let (mut w, _) = load_weights(Some(weights), None)?;
+    let precision = if half { Precision::Half } else { Precision::Full };
+    if half {
+        let notes = &mut w.sidecar.provenance.notes;
+        notes.push_str(if notes.is_empty() { "" } else { "; " });
+        notes.push_str("stored in half precision (timnet export --half)");
+    }
+    w.save(to, precision).with_context(|| format!("cannot write {}", to.display()))?;
+    writeln!(out, "wrote {} ({precision:?} precision)", to.display()).context("cannot write the answer")
+}
+
+fn read_audio(file: &Path) -> Result<timnet::audio::Prepared> {
+    let bytes = std::fs::read(file).with_context(|| file.display().to_string())?;
+    prepare(&bytes).with_context(|| file.display().to_string())
+}
+
+/// The longest --length: a minute at the feature rate.
+const MOST_LENGTH: usize = timnet::weights::MAX_CLIP_SAMPLES;
+
+fn mfcc(out: &mut Out, file: &Path, to: Option<&Path>, length: Option<usize>) -> Result<()> {
+    if let Some(n) = length
+        && !(2..=MOST_LENGTH).contains(&n)
+    {
+        bail!("--length must be 2 to {MOST_LENGTH} samples (a minute at 22,050 Hz)");
+    }
+    let prepared = read_audio(file)?;
+    for note in &prepared.notes {
+        eprintln!("note: {note}");
+    }
+    let samples = match length {
+        Some(n) => fit_length(&prepared.samples, n),
+        None => prepared.samples,
+    };
+    let features = Mfcc::default().compute(&samples);
+    match to {
+        Some(path) if path.extension().is_some_and(|e| e == "npy") => write_npy(path, &features),
+        Some(path) => std::fs::write(path, csv(&features)).with_context(|| path.display().to_string()),
+        None => out.write_all(csv(&features).as_bytes()).context("cannot write the answer"),
+    }
+}
+
+fn csv(features: &Features) -> String {
+    let mut text = String::new();
+    for t in 0..features.frames {
+        let row: Vec<String> = features.row(t).iter().map(|v| format!("{v}")).collect();
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    text
+}
+
+fn write_npy(path: &Path, features: &Features) -> Result<()> {
+    let context = || path.display().to_string();
+    let file = std::io::BufWriter::new(std::fs::File::create(path).with_context(context)?);
+    let mut writer = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&[features.frames as u64, features.coeffs as u64])
+        .writer(file)
+        .begin_nd()
+        .with_context(context)?;
+    writer.extend(features.data.iter().copied()).with_context(context)?;
+    writer.finish().with_context(context)
+}
+
+/// A path for JSON: its text, and where it is not UTF-8, its bytes too (JSON strings hold only
+/// Unicode, so the text alone would lose them).
+fn path_json(path: &Path) -> serde_json::Value {
+    let text = path.to_string_lossy();
+    match path.to_str() {
+        Some(_) => serde_json::json!(text),
+        None => {
+            #[cfg(unix)]
+            let bytes: Vec<u8> = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec();
+            #[cfg(not(unix))]
+            let bytes: Vec<u8> = text.as_bytes().to_vec();
+            serde_json::json!({ "lossy": text, "bytes": bytes })
+        }
+    }
+}
+
+fn predict(out: &mut Out, files: &[PathBuf], model: &Model, json: bool) -> Result<()> {
+    if files.is_empty() {
+        bail!("name at least one audio file");
+    }
+    let analyzer = Analyzer::new(model.load()?.0, Device::flex());
+    let mut failures = 0;
+    let mut reports = Vec::new();
+    let mut text = String::new();
+    for file in files {
+        let analysis = read_audio(file).and_then(|p| Ok(block_on(analyzer.analyse(&p))?));
+        match analysis {
+            Ok(a) if json => {
+                reports.push(serde_json::json!({ "file": path_json(file), "top": a.top().0, "analysis": a }))
+            }
+            Ok(a) => {
+                let (label, p) = a.top();
+                text += &format!(
+                    "{}: {label} ({:.1}%) over {:.2} s in {} window(s)\n",
+                    file.display(),
+                    100.0 * p,
+                    a.seconds,
+                    a.windows.len()
+                );
+                for (l, p) in a.labels.iter().zip(&a.probabilities) {
+                    text += &format!("  {l:<10} {:>5.1}%  {}\n", 100.0 * p, "█".repeat((p * 40.0).round() as usize));
+                }
+                for note in &a.notes {
+                    text += &format!("  note: {note}\n");
+                }
+            }
+            Err(error) => {
+                failures += 1;
+                if json {
+                    reports.push(serde_json::json!({ "file": path_json(file), "error": format!("{error:#}") }));
+                } else {
+                    eprintln!("error: {error:#}");
+                }
+            }
+        }
+    }
+    if json {
+        text = serde_json::to_string_pretty(&reports)? + "\n";
+    }
+    out.write_all(text.as_bytes()).context("cannot write the answer")?;
+    match failures {
+        0 => Ok(()),
+        n => bail!("{n} of {} file(s) could not be analysed", files.len()),
+    }
+}
+
+/// 104496 → "104,496".
+fn group(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn eval(out: &mut Out, model: &Model, corpus: &[String], classes: &[String], json: bool) -> Result<()> {
+    let [(kind, dir)] = <[_; 1]>::try_from(corpus_pairs(corpus)?)
+        .map_err(|_| anyhow::anyhow!("eval scores one corpus: --corpus NAME DIR, once"))?;
+    let (weights, weights_from) = model.load()?;
+    let corpus = Corpus::open(kind, &dir)?;
+    let classes = (!classes.is_empty()).then_some(classes);
+    let result = evaluate(&weights, corpus, classes, default_cache().as_deref())?;
+    let text = if json {
+        let report = serde_json::json!({
+            "weights": weights_from.to_string(), "corpus": kind.name(), "directory": path_json(&dir),
+            "classes": result.classes, "items": result.items,
+            "uar": result.scores.uar, "war": result.scores.war, "confusion": result.scores.confusion,
+            "unreadable": result.unreadable.iter().map(|(p, why)| serde_json::json!([path_json(p), why])).collect::<Vec<_>>(),
+        });
+        serde_json::to_string_pretty(&report)? + "\n"
+    } else {
+        let mut text = format!(
+            "{} on {kind} ({} utterances; {}): UAR {:.2}%  WAR {:.2}%\n",
+            weights_from,
+            result.items,
+            result.classes.join(", "),
+            100.0 * result.scores.uar,
+            100.0 * result.scores.war
+        );
+        text += "\nconfusion (rows: true, columns: predicted)\n";
+        text += &format!("{:>10}", "");
+        result.classes.iter().for_each(|c| text += &format!(" {c:>8}"));
+        text += "\n";
+        for (c, row) in result.classes.iter().zip(&result.scores.confusion) {
+            text += &format!("{c:>10}");
+            row.iter().for_each(|n| text += &format!(" {n:>8}"));
+            text += "\n";
+        }
+        text
+    };
+    out.write_all(text.as_bytes()).context("cannot write the answer")?;
+    for (file, reason) in &result.unreadable {
+        eprintln!("unreadable: {}: {reason}", file.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,287 @@
+//! The `timnet` binary as a person uses it: what it prints, and its errors for bad input.
+#![cfg(not(target_arch = "wasm32"))]
+
+use timnet_testkit::{self as common, synthetic_corpus};
+
+use common::hostile::{self, Case, Expect};
+
+use std::path::Path;
+use std::process::Command;
+
+use timnet::audio::encode_wav;
+
+/// The default model's clip length, in samples at 22,050 Hz.
+fn default_clip() -> usize {
+    timnet::weights::Sidecar::from_json(timnet::weights::shipped::DEFAULT.sidecar).unwrap().clip_samples
+}
+
+fn timnet(args: &[&str]) -> (bool, String, String) {
+    output(Command::new(env!("CARGO_BIN_EXE_timnet")).args(args))
+}
+
+fn output(command: &mut Command) -> (bool, String, String) {
+    let out = command.output().expect("timnet runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+/// A 16 kHz WAV of `len` samples of a sine, `step` radians a sample.
+fn tone_file(path: &Path, len: usize, step: f32, amplitude: f32) {
+    let tone: Vec<f32> = (0..len).map(|i| (i as f32 * step).sin() * amplitude).collect();
+    std::fs::write(path, encode_wav(&tone, 1, 16_000)).unwrap();
+}
+
+#[test]
+fn info_prints_both_parameter_counts() {
+    let (ok, out, _) = timnet(&["info"]);
+    assert!(ok);
+    // The default model: five emotions, so a smaller head than the paper's seven.
+    assert!(out.contains("weights: shipped model mix"), "{out}");
+    assert!(out.contains("labels: angry, fear, happy, neutral, sad"), "{out}");
+    let (ok, out, _) = timnet(&["info", "--model", "emodb"]);
+    assert!(ok);
+    assert!(out.contains("trainable parameters: 104,496"), "{out}");
+    assert!(out.contains("(as Keras counts): 106,992"), "{out}");
+    assert!(out.contains("forward TAB 8 (dilation 128)"), "{out}");
+    let shipped = common::workspace_dir().join("model-weights/emodb");
+    // `--weights DIR` as for the other commands; the older positional form still works.
+    for args in [vec!["info", "--weights", shipped.to_str().unwrap()], vec!["info", shipped.to_str().unwrap()]] {
+        let (ok, out, err) = timnet(&args);
+        assert!(ok, "{err}");
+        assert!(out.contains("labels: angry, boredom, disgust, fear, happy, neutral, sad"), "{out}");
+    }
+    let (ok, out, err) = timnet(&["info", "--model", "emodb", "--tensors"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("forward_tabs.7.conv2.weight") && out.contains("fwd.tab7.conv1.kernel"), "{out}");
+    let (ok, _, err) = timnet(&["info", "--model", "nonesuch"]);
+    assert!(!ok && err.contains("no shipped model \"nonesuch\""), "{err}");
+    assert!(out.contains("notes: 535 utterances; protocol Final; stored in half precision"), "{out}");
+}
+
+#[test]
+fn shipped_weights_need_no_files_beside_the_program() {
+    // Far from the source tree, with no weights named: the ones compiled in.
+    let dir = common::scratch("cli-elsewhere");
+    let wav = dir.join("tone.wav");
+    tone_file(&wav, 16_000, 0.05, 0.5);
+    let program = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_timnet"));
+        command.current_dir(&dir).env_remove("TIMNET_WEIGHTS");
+        command
+    };
+    let (ok, out, err) = output(program().arg("info"));
+    assert!(ok, "{err}");
+    assert!(out.contains("weights: shipped model mix (model-weights/mix)"), "{out}");
+    assert!(
+        out.contains("notes: 10558 utterances; split \"all data\"; protocol Final; stored in half precision"),
+        "{out}"
+    );
+    let (ok, out, err) = output(program().args(["predict", "tone.wav"]));
+    assert!(ok, "{err}");
+    assert!(out.contains("tone.wav"), "{out}");
+    // TIMNET_WEIGHTS names another directory; a missing one is an error, not a silent fallback.
+    let (ok, _, err) = output(program().args(["predict", "tone.wav"]).env("TIMNET_WEIGHTS", dir.join("none")));
+    assert!(!ok && err.contains("cannot load weights from"), "{err}");
+}
+
+#[test]
+fn mfcc_writes_frames_by_39() {
+    let dir = common::scratch("cli-mfcc");
+    let wav = dir.join("tone.wav");
+    tone_file(&wav, 16_000, 0.05, 0.5);
+    let npy = dir.join("x.npy");
+    let (ok, _, err) = timnet(&["mfcc", wav.to_str().unwrap(), "--out", npy.to_str().unwrap(), "--length", "96000"]);
+    assert!(ok, "{err}");
+    let (shape, _) = common::npy(&std::fs::read(&npy).unwrap());
+    assert_eq!(shape, vec![188, 39]);
+    let (ok, csv, _) = timnet(&["mfcc", wav.to_str().unwrap()]);
+    assert!(ok);
+    // 1 s at 16 kHz is 22,050 samples at the model rate: 1 + 22050 / 512 frames.
+    assert_eq!(csv.lines().count(), 44);
+    assert!(csv.lines().all(|l| l.split(',').count() == 39));
+}
+
+#[test]
+fn every_hostile_or_unusual_file_gets_a_sane_answer() {
+    let dir = common::scratch("cli-hostile");
+    for Case { name, bytes, expect } in hostile::cases() {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let (ok, out, err) = timnet(&["predict", "--json", path.to_str().unwrap()]);
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{name}: {e}: {out}"));
+        match expect {
+            Expect::Refused(message) => {
+                assert!(!ok && err.starts_with("error: 1 of 1 file(s) could not be analysed"), "{name}: {err}");
+                let error = report[0]["error"].as_str().unwrap_or_default();
+                assert!(error.contains(message), "{name}: {error}");
+            }
+            Expect::Analysed(note) => {
+                assert!(ok, "{name}: {err}");
+                let analysis = &report[0]["analysis"];
+                let probabilities = analysis["probabilities"].as_array().unwrap();
+                let total: f64 = probabilities.iter().map(|p| p.as_f64().unwrap()).sum();
+                assert!((total - 1.0).abs() < 1e-4, "{name}: probabilities sum to {total}");
+                let notes = analysis["notes"].as_array().unwrap();
+                if note.is_empty() {
+                    assert!(notes.is_empty(), "{name}: unexpected notes {notes:?}");
+                } else {
+                    assert!(notes.iter().any(|n| n.as_str().unwrap().contains(note)), "{name}: notes {notes:?}");
+                }
+                let seconds = analysis["seconds"].as_f64().unwrap();
+                let windows = analysis["windows"].as_array().unwrap().len();
+                assert_eq!(windows, hostile::expected_windows(seconds, default_clip()), "{name}: {seconds} s");
+            }
+        }
+    }
+    let (ok, _, err) = timnet(&["mfcc", dir.join("missing.wav").to_str().unwrap()]);
+    assert!(!ok && err.contains("No such file"), "{err}");
+}
+
+#[test]
+fn predict_refuses_missing_or_broken_weights_in_words() {
+    let dir = common::scratch("cli-weights");
+    let wav = dir.join("a.wav");
+    std::fs::write(&wav, encode_wav(&[0.1; 4000], 1, 16_000)).unwrap();
+    let (ok, _, err) = timnet(&["predict", "--weights", dir.to_str().unwrap(), wav.to_str().unwrap()]);
+    assert!(!ok && err.contains("cannot load weights"), "{err}");
+    std::fs::write(dir.join("model.json"), "{\"format\": \"something else\"}").unwrap();
+    std::fs::write(dir.join("model.bpk"), b"xx").unwrap();
+    let (ok, _, err) = timnet(&["predict", "--weights", dir.to_str().unwrap(), wav.to_str().unwrap()]);
+    assert!(!ok && err.contains("sidecar is not valid"), "{err}");
+}
+
+#[test]
+fn export_writes_weights_that_predict_the_same() {
+    let dir = common::scratch("cli-export");
+    let shipped = common::workspace_dir().join("model-weights/emodb");
+    let wav = dir.join("a.wav");
+    tone_file(&wav, 24_000, 0.03, 0.3);
+    let (full, half) = (dir.join("full"), dir.join("half"));
+    for (out, extra) in [(&full, None), (&half, Some("--half"))] {
+        let mut args = vec!["export", shipped.to_str().unwrap(), out.to_str().unwrap()];
+        args.extend(extra);
+        let (ok, _, err) = timnet(&args);
+        assert!(ok, "{err}");
+    }
+    let size = |d: &Path| std::fs::metadata(d.join("model.bpk")).unwrap().len();
+    // The shipped record is already half precision: exporting it in full doubles its numbers.
+    assert!(size(&half) * 10 < size(&full) * 6, "{} vs {} bytes", size(&half), size(&full));
+    let predict = |weights: &Path| {
+        let (ok, out, err) = timnet(&["predict", "--weights", weights.to_str().unwrap(), wav.to_str().unwrap()]);
+        assert!(ok, "{err}");
+        out
+    };
+    // Rounding the shipped numbers to half precision again changes none of them.
+    assert_eq!(predict(&full), predict(&half));
+    assert_eq!(predict(&half), predict(&shipped));
+}
+
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    // A pipe whose reading end is already closed, as after `timnet info | head -0`.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_timnet")).arg("info").stdout(writer).output().expect("timnet runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+}
+
+#[test]
+fn numeric_options_are_bounded_in_words() {
+    let dir = common::scratch("cli-bounds");
+    let wav = dir.join("tone.wav");
+    tone_file(&wav, 1600, 0.05, 0.5);
+    for length in ["1", "1000000000000"] {
+        let (ok, _, err) = timnet(&["mfcc", wav.to_str().unwrap(), "--length", length]);
+        assert!(!ok && err.contains("--length must be 2 to 1323000"), "{length}: {err}");
+    }
+}
+
+#[test]
+fn a_full_disk_is_an_error_in_words() {
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let dir = common::scratch("cli-full");
+    let wav = dir.join("tone.wav");
+    tone_file(&wav, 16_000, 0.05, 0.5);
+    for args in [
+        vec!["info"],
+        vec!["predict", wav.to_str().unwrap()],
+        vec!["predict", "--json", wav.to_str().unwrap()],
+        vec!["mfcc", wav.to_str().unwrap()],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_timnet")).args(&args).stdout(full()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && !err.contains("panicked"), "{args:?}: {err}");
+        assert!(err.contains("cannot write the answer") && err.contains("No space left"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_file_name_that_is_not_utf8_is_kept_in_json() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = common::scratch("cli-bytes");
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.wav");
+    tone_file(&dir.join(name), 8000, 0.05, 0.5);
+    for file in [dir.join(name), dir.join(std::ffi::OsStr::from_bytes(b"missing-\xff.wav"))] {
+        let out = Command::new(env!("CARGO_BIN_EXE_timnet")).arg("predict").arg("--json").arg(&file).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let bytes: Vec<u8> =
+            report[0]["file"]["bytes"].as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect();
+        assert_eq!(bytes, file.as_os_str().as_bytes());
+    }
+}
+
+#[test]
+fn eval_scores_trained_weights_and_refuses_what_it_cannot_score() {
+    let root = common::scratch("cli-eval");
+    synthetic_corpus(&root.join("corpus"), 12);
+    let out = Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(["--corpus", "folder"])
+        .arg(root.join("corpus"))
+        .args([
+            "--final",
+            "--epochs",
+            "30",
+            "--batch-size",
+            "4",
+            "--tabs",
+            "4",
+            "--clip-samples",
+            "22050",
+            "--quiet",
+            "--out",
+        ])
+        .arg(root.join("run"))
+        .arg("--cache")
+        .arg(root.join("cache"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let eval = |corpus: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_timnet"))
+            .args(["eval", "--json", "--weights"])
+            .arg(root.join("run/weights"))
+            .args(["--corpus", "folder"])
+            .arg(corpus)
+            .output()
+            .unwrap()
+    };
+    let out = eval(&root.join("corpus"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["items"], 36);
+    assert!(json["uar"].as_f64().unwrap() >= 0.8, "{json}");
+    // A corpus none of whose files can be read fails in evaluation's words, not with 0%.
+    let broken = root.join("broken");
+    for class in ["low", "high"] {
+        std::fs::create_dir_all(broken.join(class)).unwrap();
+        std::fs::write(broken.join(class).join("0.wav"), b"RIFF nonsense").unwrap();
+    }
+    let out = eval(&broken);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("cannot evaluate: none of the 2 files"), "{err}");
+}

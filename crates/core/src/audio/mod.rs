@@ -1,0 +1,165 @@
+//! Audio in: bytes → samples → mono → 22,050 Hz → the corpus length.
+//!
+//! Each step is a small function so that the trainer, the CLI and the page share one path:
+//! [`decode`] (any container symphonia reads), [`to_mono`] (channel mean, as librosa),
+//! [`resample`] (resampy's `kaiser_best`, the resampler the paper's features were made with)
+//! and [`fit_length`] (centre pad/crop, as the official code does before the MFCC).
+
+mod decode;
+mod error;
+mod length;
+mod resample;
+mod tags;
+mod vorbis_setup;
+mod wav;
+
+pub use decode::{Decoded, decode};
+pub use error::AudioError;
+pub use length::{fit_length, fit_length_placed, place};
+pub use resample::{KAISER_BEST, KAISER_BEST_V022, SincFilter, resample, resample_with};
+pub use wav::encode_wav;
+
+/// The rate every feature is computed at (librosa's default, and the paper's).
+pub const MODEL_RATE: u32 = 22_050;
+
+/// Rates a file may have: below 1 kHz no speech survives, and 768 kHz is the highest any
+/// recorder or browser uses. Outside them a header is lying, and resampling would take minutes.
+pub const SOURCE_RATES: std::ops::RangeInclusive<u32> = 1_000..=768_000;
+
+/// A peak below -60 dBFS holds no audible speech.
+const SILENCE_PEAK: f32 = 1e-3;
+
+/// Below this many seconds an answer is flagged as doubtful: there is little speech to hear.
+pub const SHORT_CLIP_SECONDS: f32 = 0.5;
+
+/// Average interleaved channels into one (librosa's `to_mono`).
+pub fn to_mono(interleaved: &[f32], channels: usize) -> Vec<f32> {
+    if channels <= 1 {
+        return interleaved.to_vec();
+    }
+    // Summed in f64: channels near f32's largest value would add up to infinity in f32.
+    let scale = 1.0 / channels as f64;
+    interleaved
+        .chunks_exact(channels)
+        .map(|frame| (frame.iter().map(|&s| s as f64).sum::<f64>() * scale) as f32)
+        .collect()
+}
+
+/// Mono audio at [`MODEL_RATE`], ready for the MFCC, and what a person should know about it.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub samples: Vec<f32>,
+    /// The rate and channel count the file had.
+    pub source_rate: u32,
+    pub source_channels: usize,
+    /// Plain-language remarks on input that was analysed but may give a doubtful answer.
+    pub notes: Vec<String>,
+}
+
+impl Prepared {
+    pub fn seconds(&self) -> f32 {
+        self.samples.len() as f32 / MODEL_RATE as f32
+    }
+}
+
+/// Decode a file's bytes and bring them to mono at [`MODEL_RATE`].
+pub fn prepare(bytes: &[u8]) -> Result<Prepared, AudioError> {
+    let decoded = decode(bytes)?;
+    prepare_samples(&decoded.samples, decoded.channels, decoded.sample_rate)
+}
+
+/// Bring interleaved samples at any rate to mono at [`MODEL_RATE`], checking them on the way.
+pub fn prepare_samples(interleaved: &[f32], channels: usize, rate: u32) -> Result<Prepared, AudioError> {
+    if channels == 0 {
+        return Err(AudioError::NoChannels);
+    }
+    if !SOURCE_RATES.contains(&rate) {
+        return Err(AudioError::BadSampleRate(rate));
+    }
+    if let Some(position) = interleaved.iter().position(|s| !s.is_finite()) {
+        let value = interleaved[position];
+        return Err(if value.is_nan() {
+            AudioError::NanSamples { position: position / channels }
+        } else {
+            AudioError::InfiniteSamples { position: position / channels }
+        });
+    }
+    let mut mono = to_mono(interleaved, channels);
+    if mono.len() < 2 {
+        return Err(AudioError::TooShort { samples: mono.len() });
+    }
+    let mut notes = Vec::new();
+    let seconds = mono.len() as f32 / rate as f32;
+    if seconds < SHORT_CLIP_SECONDS {
+        notes.push(format!(
+            "The clip lasts only {:.0} ms; it was padded with silence, so the answer is doubtful.",
+            seconds * 1000.0
+        ));
+    }
+    let peak = mono.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    if peak < SILENCE_PEAK {
+        let dbfs = if peak > 0.0 { format!("{:.0} dBFS", 20.0 * peak.log10()) } else { "digital silence".into() };
+        notes.push(format!(
+            "No speech detected: the clip is silent or nearly so (peak {dbfs}); the emotion shown means nothing."
+        ));
+    } else if peak > 1.0 {
+        // Float files can hold values past full scale. Playback clips them, and so do we: a
+        // value near f32::MAX squared in the spectrum is infinite, and the answer NaN.
+        mono.iter_mut().for_each(|s| *s = s.clamp(-1.0, 1.0));
+        notes.push(format!(
+            "The samples go beyond full scale (peak {peak:.3e}); they were clipped to it, so the recording is distorted."
+        ));
+    } else {
+        let clipped = mono.iter().filter(|s| s.abs() >= 0.999).count();
+        if clipped * 100 > mono.len() {
+            notes.push(format!(
+                "{:.1}% of the samples are clipped at full scale; the recording is distorted.",
+                100.0 * clipped as f32 / mono.len() as f32
+            ));
+        }
+    }
+    let samples = resample(&mono, rate, MODEL_RATE);
+    Ok(Prepared { samples, source_rate: rate, source_channels: channels, notes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mono_is_the_channel_mean() {
+        assert_eq!(to_mono(&[1.0, 3.0, -2.0, 0.0], 2), vec![2.0, -1.0]);
+        assert_eq!(to_mono(&[0.5, 0.25], 1), vec![0.5, 0.25]);
+        assert_eq!(to_mono(&[f32::MAX, f32::MAX], 2), vec![f32::MAX]);
+    }
+
+    #[test]
+    fn odd_input_gets_errors_in_words() {
+        let nan = prepare_samples(&[0.0, f32::NAN, 0.1], 1, 16_000).unwrap_err();
+        assert!(nan.to_string().contains("NaN"), "{nan}");
+        let inf = prepare_samples(&[0.0, 0.0, f32::INFINITY, 0.0], 2, 16_000).unwrap_err();
+        assert!(matches!(inf, AudioError::InfiniteSamples { position: 1 }), "{inf}");
+        let one = prepare_samples(&[0.1], 1, 16_000).unwrap_err();
+        assert!(one.to_string().contains("1 sample"), "{one}");
+        assert!(prepare_samples(&[], 1, 16_000).is_err());
+        assert!(prepare_samples(&[0.0; 8], 0, 16_000).is_err());
+        assert!(prepare_samples(&[0.0; 8], 1, 0).is_err());
+        let slow = prepare_samples(&[0.0; 8], 1, 1).unwrap_err();
+        assert!(slow.to_string().contains("1 Hz is not usable"), "{slow}");
+        assert!(prepare_samples(&[0.0; 8], 1, 768_000).is_ok());
+        assert!(prepare_samples(&[0.0; 8], 1, 768_001).is_err());
+    }
+
+    #[test]
+    fn short_and_silent_clips_are_analysed_with_notes() {
+        let short = prepare_samples(&[0.1, -0.1, 0.2], 1, 8_000).unwrap();
+        assert!(short.notes.iter().any(|n| n.contains("doubtful")), "{:?}", short.notes);
+        let silent = prepare_samples(&vec![0.0; 22_050], 1, 22_050).unwrap();
+        assert!(silent.notes.iter().any(|n| n.contains("No speech detected")), "{:?}", silent.notes);
+        assert_eq!(silent.samples.len(), 22_050);
+        let loud = prepare_samples(&[0.5, 3.0e38, -2.0, 0.25], 1, 8_000).unwrap();
+        // Clipped to full scale before resampling, which may ring a little past it.
+        assert!(loud.samples.iter().all(|s| s.abs() < 2.0), "{:?}", loud.samples);
+        assert!(loud.notes.iter().any(|n| n.contains("beyond full scale (peak 3.000e38)")), "{:?}", loud.notes);
+    }
+}

@@ -1,0 +1,118 @@
+//! MFCC features exactly as `librosa.feature.mfcc(y, sr=22050, n_mfcc=39)` computes them.
+//!
+//! The chain, one file a step: [`spectrum`] (centred STFT power, Hann window) → [`mel`]
+//! (Slaney filterbank) → dB with an 80 dB floor → DCT-II ([`mfcc`]). Every default is named
+//! once, in [`MfccConfig`]; the filterbank, window, DCT and FFT plan are built once per config.
+
+mod mel;
+mod mfcc;
+mod normalise;
+mod spectrum;
+
+pub use mel::{hz_to_mel, mel_filterbank, mel_to_hz};
+pub use mfcc::{Features, Mfcc};
+pub use normalise::{Normalisation, frames_of};
+
+/// Audio at the model rate → the model's input, one clip at a time: fit to the clip length,
+/// MFCC, normalisation. The one path of training, evaluation, the CLI and the page.
+pub struct FrontEnd {
+    pub mfcc: Mfcc,
+    pub clip_samples: usize,
+    pub normalisation: Normalisation,
+}
+
+impl FrontEnd {
+    pub fn new(config: MfccConfig, clip_samples: usize, normalisation: Normalisation) -> Self {
+        Self { mfcc: Mfcc::new(config), clip_samples, normalisation }
+    }
+
+    /// The features of a recording centre-fitted to one clip.
+    pub fn clip(&self, samples: &[f32]) -> Features {
+        let (clip, own) = crate::audio::fit_length_placed(samples, self.clip_samples);
+        self.placed(&clip, own)
+    }
+
+    /// The features of a clip whose own samples lie at `own` (the rest is padding).
+    pub fn placed(&self, clip: &[f32], own: std::ops::Range<usize>) -> Features {
+        let mut features = self.mfcc.compute(clip);
+        let frames = frames_of(own, self.mfcc.config().hop_length, features.frames);
+        self.normalisation.apply(&mut features, frames);
+        features
+    }
+}
+
+use serde::{Deserialize, Serialize};
+
+/// librosa's MFCC parameters; `Default` is what TIM-Net's code used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MfccConfig {
+    pub sample_rate: u32,
+    /// Coefficients kept after the DCT.
+    pub n_mfcc: usize,
+    pub n_fft: usize,
+    pub hop_length: usize,
+    pub n_mels: usize,
+    pub fmin: f32,
+    /// Upper edge of the filterbank; `None` is the Nyquist rate.
+    pub fmax: Option<f32>,
+    /// Floor below the loudest bin of the utterance, in dB.
+    pub top_db: Option<f32>,
+    /// Power below which the spectrum is clamped before the logarithm.
+    pub amin: f32,
+}
+
+impl Default for MfccConfig {
+    fn default() -> Self {
+        Self {
+            sample_rate: crate::audio::MODEL_RATE,
+            n_mfcc: 39,
+            n_fft: 2048,
+            hop_length: 512,
+            n_mels: 128,
+            fmin: 0.0,
+            fmax: None,
+            top_db: Some(80.0),
+            amin: 1e-10,
+        }
+    }
+}
+
+impl MfccConfig {
+    /// What the front end can compute, in words where it cannot: the page reads this config
+    /// from a downloaded sidecar, so nothing in it may divide by zero or allocate without bound.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.sample_rate != crate::audio::MODEL_RATE {
+            return Err(format!(
+                "features at {} Hz; audio is always resampled to {} Hz",
+                self.sample_rate,
+                crate::audio::MODEL_RATE
+            ));
+        }
+        if !(16..=65_536).contains(&self.n_fft) || !(1..=self.n_fft).contains(&self.hop_length) {
+            return Err(format!(
+                "an FFT of {} with a hop of {}; 16 to 65,536 and 1 to the FFT size",
+                self.n_fft, self.hop_length
+            ));
+        }
+        if !(1..=self.n_mels).contains(&self.n_mfcc) || self.n_mels > 1024 {
+            return Err(format!(
+                "{} MFCCs from {} mel bands; 1 to the bands, at most 1,024 bands",
+                self.n_mfcc, self.n_mels
+            ));
+        }
+        let nyquist = self.sample_rate as f32 / 2.0;
+        let fmax = self.fmax.unwrap_or(nyquist);
+        if !(self.fmin >= 0.0 && self.fmin < fmax && fmax <= nyquist) {
+            return Err(format!("a filterbank from {} to {fmax} Hz; it must rise within 0 to {nyquist} Hz", self.fmin));
+        }
+        if !(self.amin > 0.0 && self.amin.is_finite()) || self.top_db.is_some_and(|db| !(db >= 0.0 && db.is_finite())) {
+            return Err(format!("amin {} and top_db {:?}; both must be positive", self.amin, self.top_db));
+        }
+        Ok(())
+    }
+
+    /// Frames the centred STFT yields for `samples` samples.
+    pub fn frames_for(&self, samples: usize) -> usize {
+        1 + samples / self.hop_length
+    }
+}

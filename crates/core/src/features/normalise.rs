@@ -1,0 +1,94 @@
+//! What happens to the MFCCs after librosa's chain, the same in training, the CLI and the page:
+//! nothing (the paper's model), or per-utterance cepstral mean and variance normalisation, which
+//! removes much of what a microphone, a room and a voice add to every frame alike.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use super::Features;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Normalisation {
+    /// The MFCCs as librosa gives them.
+    #[default]
+    None,
+    /// Each coefficient to mean 0 and variance 1 over the recording's own frames; padding
+    /// frames are set to 0 (the mean), so that silence added to fill a clip says nothing.
+    PerUtterance,
+}
+
+/// Below this standard deviation a coefficient is treated as constant: a flat signal must not be
+/// blown up into noise.
+const MIN_STD: f64 = 1e-3;
+
+impl Normalisation {
+    /// Normalise `features` in place; `recording` is the frames that hold the recording's own
+    /// samples (the others are padding).
+    pub fn apply(self, features: &mut Features, recording: Range<usize>) {
+        if self == Normalisation::None || features.frames == 0 {
+            return;
+        }
+        let c = features.coeffs;
+        let recording = recording.start.min(features.frames)..recording.end.min(features.frames);
+        let own = if recording.is_empty() { 0..features.frames } else { recording.clone() };
+        let n = own.len() as f64;
+        let mut mean = vec![0.0f64; c];
+        for t in own.clone() {
+            mean.iter_mut().zip(features.row(t)).for_each(|(m, &v)| *m += v as f64 / n);
+        }
+        let mut var = vec![0.0f64; c];
+        for t in own.clone() {
+            var.iter_mut().zip(features.row(t)).zip(&mean).for_each(|((s, &v), m)| *s += (v as f64 - m).powi(2) / n);
+        }
+        let scale: Vec<f64> = var.iter().map(|v| 1.0 / v.sqrt().max(MIN_STD)).collect();
+        for (t, row) in features.data.chunks_exact_mut(c).enumerate() {
+            let padding = !own.contains(&t);
+            for ((x, m), s) in row.iter_mut().zip(&mean).zip(&scale) {
+                *x = if padding { 0.0 } else { ((*x as f64 - m) * s) as f32 };
+            }
+        }
+    }
+}
+
+/// The STFT frames (centred, one every `hop` samples) whose centre lies in `samples`.
+pub fn frames_of(samples: Range<usize>, hop: usize, frames: usize) -> Range<usize> {
+    let first = samples.start.div_ceil(hop).min(frames);
+    let end = samples.end.div_ceil(hop).min(frames);
+    first..end.max(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_utterance_gives_mean_0_variance_1_and_silences_padding() {
+        let rows: Vec<f32> = (0..10).flat_map(|t| [t as f32 * 2.0 + 5.0, 3.0]).collect();
+        let mut f = Features { frames: 10, coeffs: 2, data: rows };
+        Normalisation::PerUtterance.apply(&mut f, 2..8);
+        let own: Vec<f32> = (2..8).map(|t| f.row(t)[0]).collect();
+        let mean: f32 = own.iter().sum::<f32>() / 6.0;
+        let var: f32 = own.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / 6.0;
+        assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4, "mean {mean} var {var}");
+        // A constant coefficient stays finite (0), and padding frames are 0.
+        assert!((2..8).all(|t| f.row(t)[1] == 0.0));
+        assert!([0, 1, 8, 9].iter().all(|&t| f.row(t) == [0.0, 0.0]));
+    }
+
+    #[test]
+    fn none_leaves_the_features_alone() {
+        let mut f = Features { frames: 2, coeffs: 1, data: vec![4.0, 7.0] };
+        Normalisation::None.apply(&mut f, 0..2);
+        assert_eq!(f.data, vec![4.0, 7.0]);
+    }
+
+    #[test]
+    fn frames_of_a_placement() {
+        assert_eq!(frames_of(0..1024, 512, 10), 0..2);
+        assert_eq!(frames_of(1..1025, 512, 10), 1..3);
+        assert_eq!(frames_of(0..100_000, 512, 10), 0..10);
+        assert_eq!(frames_of(5000..5000, 512, 10), 10..10);
+    }
+}

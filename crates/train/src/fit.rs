@@ -1,0 +1,355 @@
+//! The training loop for one split, as the official code trains: Adam(1e-3, 0.93, 0.98, 1e-8),
+//! batches of 64 in a seeded shuffle, categorical cross-entropy with label smoothing 0.1.
+//!
+//! Every random draw (the epoch's shuffle, the step's dropout masks) is seeded from
+//! (seed, fold, epoch, step), so a run can stop after any epoch and resume to the same weights.
+
+use std::path::Path;
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use burn::tensor::activation::log_softmax;
+use serde::{Deserialize, Serialize};
+
+use crate::augment::{Draw, mask};
+use crate::data::Dataset;
+use crate::fused::FusedTrainer;
+use crate::metrics::Scores;
+use crate::{Result, TrainError};
+
+/// The fused step's checkpoint file inside a checkpoint directory.
+const FUSED_CHECKPOINT: &str = "fused.safetensors";
+use crate::{mix, shuffle};
+use timnet::model::{TimNet, TimNetConfig};
+
+/// How the training step is computed. Both compute the same forward pass and the same
+/// gradients (tests/fused_step.rs, with and without dropout); they differ in speed, in their
+/// random streams (dropout masks) and in where Adam adds ε (see [`crate::fused::Epsilon`]), so
+/// their weights part after a few steps and a run stays on the one it started with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Backend {
+    /// The fused CPU step ([`crate::fused`]): the fast one.
+    #[default]
+    Fused,
+    /// burn's autodiff on its flex CPU backend: the straightforward reference.
+    Flex,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitOptions {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub label_smoothing: f32,
+    pub seed: u64,
+    #[serde(default)]
+    pub backend: Backend,
+    /// Batches with an equal share of every corpus of a mix (small corpora seen more often,
+    /// large ones less), instead of a plain shuffle.
+    #[serde(default)]
+    pub balance_corpora: bool,
+    /// Time and coefficient masks on every training batch ([`crate::augment::mask`]).
+    #[serde(default)]
+    pub mask: bool,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        Self {
+            epochs: 500,
+            batch_size: 64,
+            learning_rate: 1e-3,
+            label_smoothing: 0.1,
+            seed: 46,
+            backend: Backend::Fused,
+            balance_corpora: false,
+            mask: false,
+        }
+    }
+}
+
+/// What one epoch did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub loss: f64,
+    pub seconds: f64,
+    /// Scores on each evaluation set ("test", "validation"), after the epoch.
+    pub scores: Vec<(String, Scores)>,
+}
+
+/// The weights and the optimiser, on one backend.
+pub enum Learner {
+    Fused(Box<FusedTrainer>),
+    Flex { model: Box<TimNet>, optimizer: burn::optim::ModuleOptimizer, device: Device, learning_rate: f64 },
+}
+
+/// The state between epochs: enough to resume bit for bit.
+pub struct FitState {
+    pub learner: Learner,
+    pub epochs_done: usize,
+}
+
+impl FitState {
+    /// Fresh weights drawn from `seed` (the same on every backend) and a fresh optimiser.
+    pub fn new(config: &TimNetConfig, options: &FitOptions, seed: u64) -> Self {
+        let learner = match options.backend {
+            Backend::Fused => {
+                let device = Device::flex();
+                device.seed(seed);
+                Learner::Fused(Box::new(FusedTrainer::new(&config.init(&device), options.learning_rate)))
+            }
+            Backend::Flex => {
+                let device = Device::flex().autodiff();
+                device.seed(seed);
+                Learner::Flex {
+                    model: Box::new(config.init(&device)),
+                    optimizer: adam().init(),
+                    device,
+                    learning_rate: options.learning_rate,
+                }
+            }
+        };
+        Self { learner, epochs_done: 0 }
+    }
+
+    /// The trained network as an inference model.
+    pub fn model(&self) -> Result<TimNet> {
+        match &self.learner {
+            Learner::Fused(fused) => Ok(fused.model(&Device::flex())?),
+            Learner::Flex { model, .. } => Ok(model.valid()),
+        }
+    }
+
+    fn classes(&self) -> usize {
+        match &self.learner {
+            Learner::Fused(fused) => fused.config().classes,
+            Learner::Flex { model, .. } => model.config().classes,
+        }
+    }
+
+    /// One optimisation step on a batch; returns its mean loss.
+    fn step(&mut self, x: Vec<f32>, targets: Vec<f32>, batch: usize, frames: usize, seed: u64) -> f32 {
+        match &mut self.learner {
+            Learner::Fused(fused) => fused.step(&x, batch, &targets, seed),
+            Learner::Flex { model, optimizer, device, learning_rate } => {
+                device.seed(seed);
+                let features = x.len() / (batch * frames).max(1);
+                let x = Tensor::from_data(TensorData::new(x, [batch, frames, features]), &*device);
+                let classes = targets.len() / batch.max(1);
+                let y = Tensor::from_data(TensorData::new(targets, [batch, classes]), &*device);
+                let loss = -(log_softmax(model.forward(x), 1) * y).sum_dim(1).mean();
+                let value: f32 = loss.clone().into_scalar();
+                let grads = GradientsParams::from_grads(loss.backward(), &**model);
+                // Modules share their tensors, so this clone is cheap.
+                **model = optimizer.step(*learning_rate, (**model).clone(), grads);
+                value
+            }
+        }
+    }
+
+    /// Inference-mode logits [batch, classes].
+    fn logits(&mut self, x: Vec<f32>, batch: usize, frames: usize) -> Vec<f32> {
+        match &mut self.learner {
+            Learner::Fused(fused) => fused.logits(&x, batch),
+            Learner::Flex { model, .. } => {
+                let device = Device::flex();
+                let features = x.len() / (batch * frames).max(1);
+                let x = Tensor::from_data(TensorData::new(x, [batch, frames, features]), &device);
+                model.valid().forward(x).into_data().try_to_vec::<f32>().unwrap_or_default()
+            }
+        }
+    }
+
+    /// Write the weights and the optimiser's state into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        match &self.learner {
+            Learner::Fused(fused) => fused.save(&dir.join(FUSED_CHECKPOINT)),
+            Learner::Flex { model, optimizer, .. } => {
+                // Through `valid()`, which folds in the BatchNorm running statistics' last update:
+                // burn holds it per thread until then, and `into_record` alone would miss it.
+                model
+                    .valid()
+                    .into_record()
+                    .save(dir.join("model.bpk"))
+                    .map_err(|e| TrainError::Record(e.to_string()))?;
+                optimizer.save(dir.join("optimizer.bpk")).map_err(|e| TrainError::Record(e.to_string()))
+            }
+        }
+    }
+
+    /// Restore what [`FitState::save`] wrote.
+    pub fn load(&mut self, dir: &Path) -> Result<()> {
+        let record = |e: &dyn std::fmt::Display| TrainError::Record(e.to_string());
+        match &mut self.learner {
+            Learner::Fused(fused) => fused.load(&dir.join(FUSED_CHECKPOINT)),
+            Learner::Flex { model, optimizer, .. } => {
+                let saved = burn::store::ModuleRecord::load(dir.join("model.bpk")).map_err(|e| record(&e))?;
+                **model = (**model).clone().try_load_record(saved).map_err(|e| record(&e))?;
+                *optimizer = adam().init().load(dir.join("optimizer.bpk")).map_err(|e| record(&e))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+pub fn adam() -> AdamConfig {
+    AdamConfig::new().with_beta_1(0.93).with_beta_2(0.98).with_epsilon(1e-8)
+}
+
+/// Train `state` for one more epoch on `train`, then score it on `evaluate`.
+pub fn run_epoch(
+    state: &mut FitState,
+    data: &Dataset,
+    train: &[usize],
+    evaluate: &[(&str, &[usize])],
+    options: &FitOptions,
+    fold: u64,
+) -> EpochLog {
+    let started = seconds_now();
+    let epoch = state.epochs_done;
+    let epoch_seed = mix(&[options.seed, fold, epoch as u64]);
+    let order = if options.balance_corpora {
+        balanced_order(train, &data.corpus, epoch_seed)
+    } else {
+        let mut order = train.to_vec();
+        shuffle(&mut order, epoch_seed);
+        order
+    };
+    let classes = state.classes();
+    let copies = data.augmented.len();
+    let mut total = 0.0;
+    for (step, batch) in order.chunks(options.batch_size).enumerate() {
+        let seed = mix(&[options.seed, fold, epoch as u64, step as u64 + 1]);
+        let targets = smoothed_targets(data, batch, classes, options.label_smoothing);
+        let mut x = if copies == 0 {
+            data.gather(batch)
+        } else {
+            // Each utterance as itself or one of its copies, drawn afresh every epoch.
+            let mut draw = Draw::new(mix(&[seed, 0xc0]));
+            let versions: Vec<usize> = batch.iter().map(|_| draw.below(copies + 1)).collect();
+            data.gather_versions(batch, &versions)
+        };
+        if options.mask {
+            let mut draw = Draw::new(mix(&[seed, 0x3a5c]));
+            for row in x.chunks_exact_mut(data.frames * data.coeffs) {
+                mask(row, data.frames, data.coeffs, &mut draw);
+            }
+        }
+        let loss = state.step(x, targets, batch.len(), data.frames, seed);
+        total += loss as f64 * batch.len() as f64;
+    }
+    state.epochs_done += 1;
+    let scores = evaluate
+        .iter()
+        .filter(|(_, set)| !set.is_empty())
+        .map(|(name, set)| (name.to_string(), score(state, data, set)))
+        .collect();
+    EpochLog { epoch: epoch + 1, loss: total / order.len().max(1) as f64, seconds: seconds_now() - started, scores }
+}
+
+/// An epoch's order with every corpus of `train` equally represented: as many rows as `train`
+/// has, each corpus giving an equal share (its rows reshuffled whenever they run out), and the
+/// corpora interleaved so that every batch holds about the same number of each.
+pub fn balanced_order(train: &[usize], corpus: &[usize], seed: u64) -> Vec<usize> {
+    let mut by_corpus: Vec<Vec<usize>> = Vec::new();
+    let mut ids: Vec<usize> = Vec::new();
+    for &i in train {
+        match ids.iter().position(|&c| c == corpus[i]) {
+            Some(k) => by_corpus[k].push(i),
+            None => {
+                ids.push(corpus[i]);
+                by_corpus.push(vec![i]);
+            }
+        }
+    }
+    let k = by_corpus.len().max(1);
+    let mut cursors: Vec<(usize, u64)> = vec![(0, 0); k];
+    let mut order = Vec::with_capacity(train.len());
+    // The corpora in a shuffled order each round, so no corpus always comes first in a batch.
+    let mut round = 0u64;
+    while order.len() < train.len() {
+        let mut turn: Vec<usize> = (0..k).collect();
+        shuffle(&mut turn, mix(&[seed, 0xba1, round]));
+        for c in turn {
+            if order.len() == train.len() {
+                break;
+            }
+            let rows = &mut by_corpus[c];
+            let (at, pass) = &mut cursors[c];
+            if *at == 0 {
+                shuffle(rows, mix(&[seed, c as u64, *pass]));
+            }
+            order.push(rows[*at]);
+            *at += 1;
+            if *at == rows.len() {
+                (*at, *pass) = (0, *pass + 1);
+            }
+        }
+        round += 1;
+    }
+    order
+}
+
+/// Predicted labels of `set`, in inference mode.
+pub fn predict(state: &mut FitState, data: &Dataset, set: &[usize]) -> Vec<usize> {
+    let classes = state.classes();
+    let mut predicted = Vec::with_capacity(set.len());
+    for chunk in set.chunks(64) {
+        let logits = state.logits(data.gather(chunk), chunk.len(), data.frames);
+        predicted.extend(logits.chunks_exact(classes).map(timnet::analysis::argmax));
+    }
+    predicted
+}
+
+/// Class probabilities of `rows`, in inference mode.
+pub fn probabilities(state: &mut FitState, data: &Dataset, rows: &[usize]) -> Vec<Vec<f32>> {
+    let classes = state.classes();
+    let logits = state.logits(data.gather(rows), rows.len(), data.frames);
+    logits.chunks_exact(classes).map(timnet::analysis::softmax).collect()
+}
+
+pub fn score(state: &mut FitState, data: &Dataset, set: &[usize]) -> Scores {
+    let predicted = predict(state, data, set);
+    let truth: Vec<usize> = set.iter().map(|&i| data.labels[i]).collect();
+    Scores::new(&truth, &predicted, state.classes())
+}
+
+/// Keras's label smoothing: y·(1-α) + α/K.
+fn smoothed_targets(data: &Dataset, rows: &[usize], classes: usize, alpha: f32) -> Vec<f32> {
+    let mut y = vec![alpha / classes as f32; rows.len() * classes];
+    for (r, &i) in rows.iter().enumerate() {
+        y[r * classes + data.labels[i]] += 1.0 - alpha;
+    }
+    y
+}
+
+fn seconds_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balanced_order;
+
+    #[test]
+    fn balanced_batches_hold_every_corpus_alike() {
+        // 10 rows of corpus 0, 90 of corpus 1.
+        let corpus: Vec<usize> = (0..100).map(|i| usize::from(i >= 10)).collect();
+        let train: Vec<usize> = (0..100).collect();
+        let order = balanced_order(&train, &corpus, 7);
+        assert_eq!(order.len(), 100);
+        for batch in order.chunks(20) {
+            let small = batch.iter().filter(|&&i| corpus[i] == 0).count();
+            assert_eq!(small, 10, "{batch:?}");
+        }
+        // The small corpus is cycled through whole before any row repeats.
+        let first: Vec<usize> = order.iter().copied().filter(|&i| i < 10).take(10).collect();
+        let mut sorted = first.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..10).collect::<Vec<_>>());
+        // A plain shuffle would give the small corpus a tenth of each batch.
+        assert_ne!(order, balanced_order(&train, &corpus, 8), "each seed its own order");
+    }
+}
