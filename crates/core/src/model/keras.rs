@@ -155,22 +155,19 @@ fn host(t: Tensor<1>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().unwrap_or_default()
 }
 
-/// Keras kernels are [k, in, out]; burn's are [out, in, k].
-fn keras_index(spec: &params::Conv, t: usize, i: usize, o: usize) -> (usize, usize) {
+/// Keras kernels are [k, in, out]; burn's are [out, in, k]: each weight's (Keras, burn) index.
+fn kernel_indices(spec: &params::Conv) -> impl Iterator<Item = (usize, usize)> {
     let (k, c_in, c_out) = (spec.taps, spec.c_in, spec.c_out);
-    ((t * c_in + i) * c_out + o, (o * c_in + i) * k + t)
+    (0..k).flat_map(move |t| {
+        (0..c_in).flat_map(move |i| (0..c_out).map(move |o| ((t * c_in + i) * c_out + o, (o * c_in + i) * k + t)))
+    })
 }
 
 fn read_conv(spec: &params::Conv, conv: &Conv1d, put: &mut impl FnMut(Span, Vec<f32>)) {
     let burn = host(conv.weight.val().reshape([spec.kernel.len]));
     let mut keras = vec![0.0; burn.len()];
-    for t in 0..spec.taps {
-        for i in 0..spec.c_in {
-            for o in 0..spec.c_out {
-                let (k, b) = keras_index(spec, t, i, o);
-                keras[k] = burn[b];
-            }
-        }
+    for (k, b) in kernel_indices(spec) {
+        keras[k] = burn[b];
     }
     put(spec.kernel, keras);
     put(spec.bias, conv.bias.as_ref().map_or_else(|| vec![0.0; spec.c_out], |b| host(b.val())));
@@ -186,13 +183,8 @@ fn read_norm(spec: &params::Norm, norm: &BatchNorm, put: &mut impl FnMut(Span, V
 fn write_conv(spec: &params::Conv, mut conv: Conv1d, flat: &[f32], device: &Device) -> Conv1d {
     let keras = spec.kernel.slice(flat);
     let mut burn = vec![0.0; keras.len()];
-    for t in 0..spec.taps {
-        for i in 0..spec.c_in {
-            for o in 0..spec.c_out {
-                let (k, b) = keras_index(spec, t, i, o);
-                burn[b] = keras[k];
-            }
-        }
+    for (k, b) in kernel_indices(spec) {
+        burn[b] = keras[k];
     }
     conv.weight = param(&burn, [spec.c_out, spec.c_in, spec.taps], device);
     conv.bias = Some(param(spec.bias.slice(flat), [spec.c_out], device));
