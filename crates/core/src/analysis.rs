@@ -96,6 +96,11 @@ impl Analyzer {
         &self.weights.sidecar
     }
 
+    /// The device it runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     pub fn mfcc(&self) -> &Mfcc {
         &self.front_end.mfcc
     }
@@ -205,14 +210,14 @@ impl Analyzer {
         })
     }
 
-    fn batch(&self, features: &[Features]) -> Tensor<3> {
+    pub(crate) fn batch(&self, features: &[Features]) -> Tensor<3> {
         let (frames, coeffs) = (features[0].frames, features[0].coeffs);
         let data: Vec<f32> = features.iter().flat_map(|f| f.data.iter().copied()).collect();
         Tensor::from_data(TensorData::new(data, [features.len(), frames, coeffs]), &self.device)
     }
 }
 
-fn read(data: Result<TensorData, impl std::fmt::Display>) -> Result<Vec<f32>, AnalysisError> {
+pub(crate) fn read(data: Result<TensorData, impl std::fmt::Display>) -> Result<Vec<f32>, AnalysisError> {
     data.map_err(|e| AnalysisError::Device(e.to_string()))?
         .try_to_vec::<f32>()
         .map_err(|e| AnalysisError::Device(format!("{e:?}")))

@@ -5,9 +5,11 @@
 //! samples at 22,050 Hz; [`features`] computes librosa-exact MFCCs; [`model`] is the network on
 //! any burn device (CPU natively and in the browser, WebGPU where there is one); [`weights`]
 //! saves and loads trained models with a JSON sidecar that says what they are; [`analysis`]
-//! ties these together for one recording. Training lives in `timnet-train`, the programs in
+//! ties these together for one recording; [`adapt`] fits a model to one person's voice from a
+//! few labelled takes. Training lives in `timnet-train`, the programs in
 //! `timnet-cli`, the page in `timnet-app`.
 
+pub mod adapt;
 pub mod analysis;
 pub mod audio;
 pub mod features;

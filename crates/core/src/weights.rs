@@ -138,6 +138,10 @@ pub struct Sidecar {
     /// A few of the training corpus's utterances and what the model said of them.
     #[serde(default)]
     pub recorded: Vec<RecordedPrediction>,
+    /// Set when the model was adapted to one person's voice (`timnet adapt`, the page's "Teach
+    /// it your voice").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personalised: Option<crate::adapt::Personalisation>,
 }
 
 impl Sidecar {
@@ -152,6 +156,7 @@ impl Sidecar {
             provenance,
             record_sha256: String::new(),
             recorded: Vec::new(),
+            personalised: None,
         }
     }
 

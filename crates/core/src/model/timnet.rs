@@ -30,6 +30,7 @@ pub struct TimNet {
 pub struct Inspection {
     /// Per block j: the forward gate and (when bidirectional) the backward gate,
     /// [batch, filters, time]; the backward one is in reversed time, as the network saw it.
+    /// Empty unless asked for ([`TimNet::inspect`]).
     pub gates: Vec<(Tensor<3>, Option<Tensor<3>>)>,
     /// g_j for every block, [batch, tabs, filters].
     pub scales: Tensor<3>,
@@ -77,11 +78,17 @@ impl TimNet {
 
     /// Logits and the inner workings.
     pub fn inspect(&self, mfcc: Tensor<3>) -> (Tensor<2>, Inspection) {
-        let (logits, inspection) = self.run(mfcc, true, None);
-        (logits, inspection.expect("inspection was requested"))
+        self.run(mfcc, true, None)
     }
 
-    fn run(&self, mfcc: Tensor<3>, keep_gates: bool, masks: Option<&DropoutMasks>) -> (Tensor<2>, Option<Inspection>) {
+    /// The per-scale features g_j, [batch, tabs, filters]: everything the fusion weights and
+    /// the head read (personalisation refits those two on them).
+    pub fn scales(&self, mfcc: Tensor<3>) -> Tensor<3> {
+        self.run(mfcc, false, None).1.scales
+    }
+
+    /// Logits and what led to them; the gates are kept only when asked for (they are large).
+    fn run(&self, mfcc: Tensor<3>, keep_gates: bool, masks: Option<&DropoutMasks>) -> (Tensor<2>, Inspection) {
         let mask = |direction: usize, j: usize| masks.and_then(|m| m.get(direction)).and_then(|d| d.get(j));
         let x = mfcc.swap_dims(1, 2); // [batch, coefficients, frames]
         let device = x.device();
@@ -118,8 +125,7 @@ impl TimNet {
         let fused = (scales.clone() * fusion.clone().reshape([1, tabs, 1])).sum_dim(1);
         let [batch, _, filters] = fused.dims();
         let logits = self.head.forward(fused.reshape([batch, filters]));
-        let inspection = keep_gates.then(|| Inspection { gates, scales, fusion });
-        (logits, inspection)
+        (logits, Inspection { gates, scales, fusion })
     }
 
     /// w as the head sees it: learned, a plain average, or all weight on the last block.
