@@ -1,8 +1,10 @@
 //! Training and evaluating TIM-Net, natively: corpus readers ([`corpus`]), features of whole
 //! corpora ([`data`]), splits ([`folds`]), the loop ([`fit`]) over the fused CPU step
 //! ([`fused`]) or burn's autodiff, whole runs with checkpoints ([`run`]), reports and figures
-//! ([`report`], [`compare`]) and cross-corpus scoring ([`evaluate`]).
+//! ([`report`], [`compare`]), cross-corpus scoring ([`evaluate`]) and personalisation measured
+//! on unseen speakers ([`adaptation`]).
 
+pub mod adaptation;
 pub mod augment;
 pub mod compare;
 pub mod corpus;

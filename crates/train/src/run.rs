@@ -271,6 +271,29 @@ impl Run {
         self.dir.join(name)
     }
 
+    /// The run stored in `dir`, to look at (not to continue: see [`Run::prepare`]).
+    pub fn open(dir: &Path) -> Result<Self> {
+        let stored = dir.join("run.json");
+        let text =
+            std::fs::read_to_string(&stored).map_err(|e| TrainError::Setup(format!("{} ({e})", stored.display())))?;
+        let config: RunConfig = serde_json::from_str(&text).map_err(|e| TrainError::damaged(&stored, e))?;
+        Ok(Self { dir: dir.into(), config })
+    }
+
+    /// Fold `index`'s training items split into those fitted and the validation items that
+    /// choose the epoch (none without `--select val`), as training split them.
+    pub fn fit_and_validation(&self, data: &Dataset, index: usize, fold: &Fold) -> (Vec<usize>, Vec<usize>) {
+        let c = &self.config;
+        let holdout_seed = mix(&[c.fit.seed, index as u64, 0xa1]);
+        match (c.select_on_validation, c.is_mix()) {
+            (false, _) => (fold.train.clone(), Vec::new()),
+            (true, false) => stratified_holdout(&fold.train, &data.labels, 0.1, holdout_seed),
+            (true, true) => {
+                speaker_validation(&fold.train, &data.corpus, &data.speakers, &data.labels, 0.1, holdout_seed)
+            }
+        }
+    }
+
     /// Start a new run in `dir` (refusing to overwrite one unless `force`), or resume the run
     /// there (refusing if its configuration differs).
     pub fn prepare(dir: &Path, config: RunConfig, force: bool, resume: bool) -> Result<Self> {
@@ -316,7 +339,7 @@ impl Run {
     }
 
     /// The splits of `data` by the run's protocol.
-    fn folds(&self, prepared: &Prepared) -> Result<Vec<Fold>> {
+    pub fn folds(&self, prepared: &Prepared) -> Result<Vec<Fold>> {
         let data = &prepared.data;
         Ok(match &self.config.protocol {
             Protocol::KFold { k } => kfold(data.len(), *k, 46),
@@ -349,14 +372,7 @@ impl Run {
                 results.push(serde_json::from_str(&text).map_err(|e| TrainError::damaged(&done_file, e))?);
                 continue;
             }
-            let holdout_seed = mix(&[c.fit.seed, index as u64, 0xa1]);
-            let (train, validation) = match (c.select_on_validation, c.is_mix()) {
-                (false, _) => (fold.train.clone(), Vec::new()),
-                (true, false) => stratified_holdout(&fold.train, &data.labels, 0.1, holdout_seed),
-                (true, true) => {
-                    speaker_validation(&fold.train, &data.corpus, &data.speakers, &data.labels, 0.1, holdout_seed)
-                }
-            };
+            let (train, validation) = self.fit_and_validation(data, index, fold);
             // A mix also scores each corpus's validation speakers on their own.
             let per_corpus: Vec<(String, Vec<usize>)> = if c.is_mix() {
                 prepared
