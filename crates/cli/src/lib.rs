@@ -1,6 +1,8 @@
 //! What the `timnet` and `train` programs share: how they find weights, name corpora on the
 //! command line, and behave on a closed pipe.
 
+pub mod adapt;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};

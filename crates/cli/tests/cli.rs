@@ -285,3 +285,85 @@ fn eval_scores_trained_weights_and_refuses_what_it_cannot_score() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("cannot evaluate: none of the 2 files"), "{err}");
 }
+
+#[test]
+fn adapt_writes_a_personal_model_that_info_predict_and_export_read() {
+    let dir = common::scratch("cli-adapt");
+    let takes = dir.join("takes");
+    let files = common::tone_takes(&takes, 2);
+    let out = dir.join("mine");
+    let (ok, text, err) =
+        timnet(&["adapt", "--takes", takes.to_str().unwrap(), "--out", out.to_str().unwrap(), "--steps", "300"]);
+    assert!(ok, "{err}");
+    assert!(text.contains("takes: angry 2, fear 2, happy 2, neutral 2, sad 2"), "{text}");
+    assert!(text.contains("% right before") && text.contains("% after"), "{text}");
+    let (ok, info, err) = timnet(&["info", "--weights", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(info.contains("personalised: adapted from emodb+casia+ravdess+tess+nemo+ased"), "{info}");
+    assert!(info.contains("on 10 take(s) (angry 2, fear 2, happy 2, neutral 2, sad 2)"), "{info}");
+    // The adapted model has learnt the takes: each gets its own emotion.
+    let top = |weights: &Path, file: &Path| {
+        let (ok, json, err) =
+            timnet(&["predict", "--json", "--weights", weights.to_str().unwrap(), file.to_str().unwrap()]);
+        assert!(ok, "{err}");
+        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+        (report[0]["top"].as_str().unwrap().to_string(), report[0]["analysis"]["probabilities"].clone())
+    };
+    let right = files.iter().filter(|(emotion, file)| top(&out, file).0 == *emotion).count();
+    assert!(right >= 9, "{right} of 10 takes get their emotion");
+    // Written, exported and read again, it gives the same probabilities.
+    let copy = dir.join("copy");
+    let (ok, _, err) = timnet(&["export", out.to_str().unwrap(), copy.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(top(&out, &files[0].1), top(&copy, &files[0].1));
+    // An adapted model is not adapted again (its base is what to adapt).
+    let (ok, _, err) = timnet(&[
+        "adapt",
+        "--weights",
+        out.to_str().unwrap(),
+        "--takes",
+        takes.to_str().unwrap(),
+        "--out",
+        dir.join("again").to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("already adapted"), "{err}");
+}
+
+#[test]
+fn adapt_refuses_takes_it_cannot_use_in_words() {
+    let dir = common::scratch("cli-adapt-errors");
+    let adapt = |takes: &Path| {
+        let (ok, _, err) =
+            timnet(&["adapt", "--takes", takes.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+        assert!(!ok);
+        err
+    };
+    let one = dir.join("one");
+    common::tone_takes(&one, 1);
+    for emotion in ["fear", "happy", "neutral", "sad"] {
+        std::fs::remove_dir_all(one.join(emotion)).unwrap();
+    }
+    assert!(adapt(&one).contains("takes of only one emotion (angry)"), "{}", adapt(&one));
+    let unknown = dir.join("unknown");
+    common::tone_takes(&unknown, 1);
+    std::fs::create_dir_all(unknown.join("boredom")).unwrap();
+    tone_file(&unknown.join("boredom/a.wav"), 16_000, 0.1, 0.3);
+    let err = adapt(&unknown);
+    assert!(err.contains("no emotion \"boredom\"") && err.contains("angry, fear, happy, neutral, sad"), "{err}");
+    let broken = dir.join("broken");
+    common::tone_takes(&broken, 1);
+    std::fs::write(broken.join("sad/bad.wav"), b"not audio at all").unwrap();
+    let err = adapt(&broken);
+    assert!(err.contains("1 take(s) cannot be read") && err.contains("bad.wav"), "{err}");
+    let loose = dir.join("loose");
+    common::tone_takes(&loose, 1);
+    tone_file(&loose.join("stray.wav"), 16_000, 0.1, 0.3);
+    assert!(adapt(&loose).contains("one folder per emotion"), "{}", adapt(&loose));
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    assert!(adapt(&empty).contains("no takes"), "{}", adapt(&empty));
+    let (ok, _, err) = timnet(&["adapt", "--takes", dir.join("missing").to_str().unwrap(), "--out", "x"]);
+    assert!(!ok && err.contains("cannot read the takes folder"), "{err}");
+    let (ok, _, err) = timnet(&["adapt", "--takes", one.to_str().unwrap(), "--out", "x", "--steps", "99999"]);
+    assert!(!ok && err.contains("at most 10,000"), "{err}");
+}

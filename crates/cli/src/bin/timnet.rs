@@ -7,11 +7,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use npyz::WriterBuilder;
+use timnet::adapt::Settings;
 use timnet::analysis::{Analyzer, block_on};
 use timnet::audio::{fit_length, prepare};
 use timnet::burn::prelude::*;
 use timnet::features::{Features, Mfcc};
 use timnet::weights::{Precision, Weights};
+use timnet_cli::adapt::{self, Set};
 use timnet_cli::{Source, corpus_names, corpus_pairs, load_weights};
 use timnet_train::corpus::Corpus;
 use timnet_train::data::default_cache;
@@ -89,6 +91,63 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Teach a model one person's voice from a few labelled takes; writes a weights directory
+    /// that predict, eval, info and the page load.
+    Adapt {
+        #[command(flatten)]
+        model: Model,
+        /// One folder per emotion (named as the model names it: angry, fear, ...), each holding
+        /// that emotion's takes, in any format `predict` reads.
+        #[arg(long)]
+        takes: PathBuf,
+        /// The directory to write the adapted model.bpk and model.json into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Skip the label-free step that evens the mean answer over the takes.
+        #[arg(long)]
+        no_centre: bool,
+        /// Adam steps of the labelled fit of the fusion weights and the head (0: none).
+        #[arg(long, default_value_t = Settings::default().fit.steps)]
+        steps: usize,
+        #[arg(long, default_value_t = Settings::default().fit.learning_rate)]
+        learning_rate: f32,
+        /// λ of the penalty ½λ‖θ − θ₀‖² that keeps the weights near the model's.
+        #[arg(long, default_value_t = Settings::default().fit.penalty)]
+        penalty: f32,
+    },
+    /// Measure adaptation on the speakers of a training run's fold: for each speaker, k takes
+    /// per emotion drawn at random, the speaker's other utterances scored before and after.
+    AdaptEval {
+        /// The run directory (its run.json says the corpora, front end and splits).
+        #[arg(long)]
+        run: PathBuf,
+        /// The fold to score (0-based; every fold when not given).
+        #[arg(long)]
+        fold: Option<usize>,
+        /// Where the folds' models are, laid out as the run's weights/ (a model, or fold-1/ ...
+        /// for several folds); the run's own weights/ by default.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Which speakers to score [default: test].
+        #[arg(long, value_enum)]
+        set: Option<Set>,
+        /// Takes per emotion, comma separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4])]
+        k: Vec<usize>,
+        /// Random draws of the takes per speaker and k.
+        #[arg(long, default_value_t = 5)]
+        draws: usize,
+        /// Compare the settings of a small grid instead of the default settings alone.
+        #[arg(long, conflicts_with = "choose")]
+        grid: bool,
+        /// Per fold, choose the grid's settings on the validation speakers, then score the test
+        /// speakers with them (and with the label-free step alone).
+        #[arg(long, conflicts_with = "set")]
+        choose: bool,
+        /// Also write every trial and summary as JSON into this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Write a copy of trained weights, in half precision with --half (half the file: what the
     /// page ships). The sidecar, its recorded predictions included, goes with it.
     Export {
@@ -115,6 +174,14 @@ fn main() -> ExitCode {
         Command::Predict { files, model, json } => predict(&mut out, &files, &model, json),
         Command::Eval { model, corpus, classes, json } => eval(&mut out, &model, &corpus, &classes, json),
         Command::Export { weights, out: to, half } => export(&mut out, &weights, &to, half),
+        Command::Adapt { model, takes, out: to, no_centre, steps, learning_rate, penalty } => {
+            adapt::settings(!no_centre, steps, learning_rate, penalty)
+                .and_then(|settings| adapt::adapt(&mut out, model.load()?.0, &takes, &to, &settings))
+        }
+        Command::AdaptEval { run, fold, weights, set, k, draws, grid, choose, json } => {
+            let evaluation = adapt::Evaluation { run_dir: &run, fold, weights: weights.as_deref(), ks: &k, draws };
+            adapt_eval(&mut out, &evaluation, set.unwrap_or(Set::Test), grid, choose, json.as_deref())
+        }
     }
     .and_then(|()| out.flush().context("cannot write the answer"));
     match result {
@@ -156,6 +223,17 @@ fn info(out: &mut Out, (w, from): (Weights, Source), tensors: bool) -> Result<()
     text += &format!("trained on {}{interim}: {}\n", s.provenance.corpus, s.provenance.command);
     if !s.provenance.notes.is_empty() {
         text += &format!("notes: {}\n", s.provenance.notes);
+    }
+    if let Some(p) = &s.personalised {
+        let takes: Vec<String> = p.takes.iter().map(|(e, n)| format!("{e} {n}")).collect();
+        text += &format!(
+            "personalised: adapted from {} (record {}) on {} take(s) ({}); settings {:?}\n",
+            p.from_corpus,
+            &p.from_sha256[..p.from_sha256.len().min(12)],
+            p.takes.values().sum::<usize>(),
+            takes.join(", "),
+            p.settings
+        );
     }
     out.write_all(text.as_bytes()).context("cannot write the answer")
 }
@@ -342,6 +420,44 @@ fn eval(out: &mut Out, model: &Model, corpus: &[String], classes: &[String], jso
     out.write_all(text.as_bytes()).context("cannot write the answer")?;
     for (file, reason) in &result.unreadable {
         eprintln!("unreadable: {}: {reason}", file.display());
+    }
+    Ok(())
+}
+
+fn adapt_eval(
+    out: &mut Out,
+    evaluation: &adapt::Evaluation,
+    set: Set,
+    grid: bool,
+    choose: bool,
+    json: Option<&Path>,
+) -> Result<()> {
+    if evaluation.ks.is_empty() || evaluation.ks.iter().any(|&k| !(1..=50).contains(&k)) {
+        bail!("--k takes 1 to 50 takes per emotion");
+    }
+    if !(1..=100).contains(&evaluation.draws) {
+        bail!("--draws must be 1 to 100");
+    }
+    let (text, report) = if choose {
+        let results = evaluation.chosen()?;
+        let mut text = String::new();
+        for r in &results {
+            text += &format!("chosen on validation speakers: {}\n", r.chosen);
+            text += &adapt::table(&r.validation);
+            text += &adapt::table(&r.test);
+            text += "\n";
+        }
+        text += &adapt::overall(&results, evaluation.ks);
+        (text, serde_json::to_value(&results)?)
+    } else {
+        let settings = if grid { adapt::grid() } else { vec![("default".to_string(), Settings::default())] };
+        let results = evaluation.run(set, &settings)?;
+        (results.iter().map(adapt::table).collect::<String>(), serde_json::to_value(&results)?)
+    };
+    out.write_all(text.as_bytes()).context("cannot write the answer")?;
+    if let Some(path) = json {
+        let text = serde_json::to_string(&report)? + "\n";
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }

@@ -1,0 +1,338 @@
+//! `timnet adapt`: a model taught one person's voice from a folder of labelled takes, and
+//! `timnet adapt-eval`: how much that helps on speakers a model never heard.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use timnet::adapt::{FitSettings, Settings, Take, adapt_head, label_takes, leave_one_out, personalised};
+use timnet::analysis::{Analyzer, block_on};
+use timnet::audio::prepare;
+use timnet::burn::prelude::Device;
+use timnet::weights::{Precision, Weights};
+use timnet_train::adaptation::{Summary, Trial, summarise, trials, utterances};
+use timnet_train::data::default_cache;
+use timnet_train::run::{Progress, Run, weights_dir};
+
+/// The takes in `dir`: one folder per emotion, named as the model names it, each holding that
+/// emotion's recordings. Every file must be readable audio: a take that cannot be read is an
+/// error, not skipped, so that the person knows which one to record again.
+pub fn read_takes(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let listing = |dir: &Path| -> Result<Vec<PathBuf>> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read the takes folder {}", dir.display()))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()
+            .with_context(|| dir.display().to_string())?;
+        // Hidden files (.DS_Store and the like) are no takes.
+        paths.retain(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')));
+        paths.sort();
+        Ok(paths)
+    };
+    let mut takes = Vec::new();
+    for entry in listing(dir)? {
+        if !entry.is_dir() {
+            bail!(
+                "{}: takes go in one folder per emotion (for example {}/angry/take1.wav)",
+                entry.display(),
+                dir.display()
+            );
+        }
+        let emotion = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        for file in listing(&entry)? {
+            takes.push((emotion.clone(), file));
+        }
+    }
+    Ok(takes)
+}
+
+/// The settings given on the command line.
+pub fn settings(centre: bool, steps: usize, learning_rate: f32, penalty: f32) -> Result<Settings> {
+    if steps > 10_000 {
+        bail!("--steps must be at most 10,000");
+    }
+    if !(learning_rate > 0.0 && learning_rate <= 1.0) {
+        bail!("--learning-rate must be above 0 and at most 1");
+    }
+    if !(0.0..=1e6).contains(&penalty) {
+        bail!("--penalty must be 0 to 1,000,000");
+    }
+    Ok(Settings { centre, fit: FitSettings { steps, learning_rate, penalty } })
+}
+
+/// Adapt `weights` to the takes in `takes_dir` and write the result to `out`.
+pub fn adapt(out: &mut impl Write, weights: Weights, takes_dir: &Path, to: &Path, settings: &Settings) -> Result<()> {
+    let files = read_takes(takes_dir)?;
+    let labels = label_takes(&weights.sidecar.labels, files.iter().map(|(e, _)| e.as_str()))?;
+    let analyzer = Analyzer::new(weights, Device::flex());
+    let mut takes: Vec<Take> = Vec::with_capacity(files.len());
+    let mut unreadable = Vec::new();
+    for ((_, file), label) in files.iter().zip(&labels) {
+        let take = std::fs::read(file)
+            .map_err(anyhow::Error::from)
+            .and_then(|bytes| Ok(prepare(&bytes)?))
+            .and_then(|prepared| Ok(block_on(analyzer.take(&prepared, *label))?));
+        match take {
+            Ok(take) => takes.push(take),
+            Err(e) => unreadable.push(format!("{}: {e:#}", file.display())),
+        }
+    }
+    if !unreadable.is_empty() {
+        bail!(
+            "{} take(s) cannot be read; record them again or remove them:\n  {}",
+            unreadable.len(),
+            unreadable.join("\n  ")
+        );
+    }
+    let start = block_on(analyzer.head())?;
+    let head = adapt_head(&start, &takes, settings);
+    let adapted = personalised(analyzer.weights(), &head, &takes, settings)?;
+    adapted.save(to, Precision::Full).with_context(|| format!("cannot write {}", to.display()))?;
+    let (before, after) = leave_one_out(&start, &takes, settings);
+    let counts = adapted.sidecar.personalised.as_ref().map(|p| &p.takes).cloned().unwrap_or_default();
+    let mut text = String::from("takes:");
+    counts.iter().for_each(|(emotion, n)| text += &format!(" {emotion} {n},"));
+    text.pop();
+    text += &format!(
+        "\non your takes, each scored by a model adapted without it: {:.0}% right before, {:.0}% after\nwrote {}\n",
+        100.0 * before,
+        100.0 * after,
+        to.display()
+    );
+    out.write_all(text.as_bytes()).context("cannot write the answer")
+}
+
+/// The settings `adapt-eval --grid` compares: the label-free step alone, the labelled fit
+/// alone, and both at several penalties and one longer, faster fit.
+pub fn grid() -> Vec<(String, Settings)> {
+    let fit = |steps: usize, learning_rate: f32, penalty: f32| FitSettings { steps, learning_rate, penalty };
+    let mut grid = vec![
+        ("centre only".to_string(), Settings { centre: true, fit: fit(0, 0.01, 0.0) }),
+        ("fit λ=0.1".to_string(), Settings { centre: false, fit: fit(100, 0.01, 0.1) }),
+    ];
+    for penalty in [0.01, 0.1, 1.0] {
+        grid.push((format!("centre+fit λ={penalty}"), Settings { centre: true, fit: fit(100, 0.01, penalty) }));
+    }
+    grid.push(("centre+fit λ=0.01 ×3".to_string(), Settings { centre: true, fit: fit(300, 0.03, 0.01) }));
+    grid
+}
+
+/// Which utterances of a run's fold `adapt-eval` scores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Set {
+    /// The fold's test items (in leave-one-corpus-out, the corpus left out).
+    Test,
+    /// The validation speakers held out of the fold's training corpora: for choosing settings.
+    Validation,
+}
+
+struct Quiet;
+impl Progress for Quiet {}
+
+/// One fold's figures: the trials and their summary by k.
+#[derive(serde::Serialize)]
+pub struct FoldAdaptation {
+    pub fold: String,
+    pub weights: String,
+    pub set: String,
+    pub settings: Vec<(String, Settings)>,
+    pub summary: Vec<Summary>,
+    pub trials: Vec<Trial>,
+}
+
+/// What `adapt-eval` is asked to do.
+pub struct Evaluation<'a> {
+    pub run_dir: &'a Path,
+    /// One fold (0-based), or all.
+    pub fold: Option<usize>,
+    /// Where the folds' models are, laid out as a run's `weights/` (the run's own by default).
+    pub weights: Option<&'a Path>,
+    pub ks: &'a [usize],
+    pub draws: usize,
+}
+
+/// A run's data and splits, read once for all its folds.
+struct Opened {
+    run: Run,
+    prepared: timnet_train::run::Prepared,
+    folds: Vec<timnet_train::folds::Fold>,
+}
+
+impl Evaluation<'_> {
+    fn open(&self) -> Result<(Opened, Vec<usize>)> {
+        let run = Run::open(self.run_dir)?;
+        let prepared = run.config.prepare_data(&mut Quiet, default_cache().as_deref())?;
+        let folds = run.folds(&prepared)?;
+        let indices: Vec<usize> = match self.fold {
+            Some(index) if index >= folds.len() => {
+                bail!(
+                    "{} has {} fold(s), numbered from 0; there is no fold {index}",
+                    self.run_dir.display(),
+                    folds.len()
+                )
+            }
+            Some(index) => vec![index],
+            None => (0..folds.len()).collect(),
+        };
+        Ok((Opened { run, prepared, folds }, indices))
+    }
+
+    /// Adaptation by each of `settings` on `set` of every fold asked for.
+    pub fn run(&self, set: Set, settings: &[(String, Settings)]) -> Result<Vec<FoldAdaptation>> {
+        let (opened, indices) = self.open()?;
+        indices.into_iter().map(|index| self.fold_result(&opened, index, set, settings)).collect()
+    }
+
+    /// Per fold, the settings of [`grid`] that do best on the fold's validation speakers at
+    /// the middle k, then the fold's test speakers scored with those settings and with the
+    /// label-free step alone: no test speaker chooses anything.
+    pub fn chosen(&self) -> Result<Vec<Chosen>> {
+        let (opened, indices) = self.open()?;
+        let grid = grid();
+        let k = self.ks[self.ks.len() / 2];
+        let mut out = Vec::new();
+        for index in indices {
+            let validation = self.fold_result(&opened, index, Set::Validation, &grid)?;
+            let Some(at_k) = validation.summary.iter().find(|s| s.k == k) else {
+                bail!("no validation speaker of fold {index} has more than {k} utterances of each emotion");
+            };
+            let best = (0..grid.len()).max_by(|&a, &b| at_k.after[a].total_cmp(&at_k.after[b])).unwrap_or(0);
+            let settings = vec![grid[0].clone(), grid[best].clone()];
+            let test = self.fold_result(&opened, index, Set::Test, &settings)?;
+            out.push(Chosen { chosen: grid[best].0.clone(), validation, test });
+        }
+        Ok(out)
+    }
+
+    fn fold_result(
+        &self,
+        Opened { run, prepared, folds }: &Opened,
+        index: usize,
+        set: Set,
+        settings: &[(String, Settings)],
+    ) -> Result<FoldAdaptation> {
+        let fold = &folds[index];
+        let root = self.weights.map_or_else(|| self.run_dir.join("weights"), Path::to_path_buf);
+        // weights_dir names the run's own layout: weights/ or weights/fold-N/.
+        let weights_dir = match weights_dir(folds.len(), index).strip_prefix("weights") {
+            Some(rest) => root.join(rest.trim_start_matches('/')),
+            None => root,
+        };
+        let rows = match set {
+            Set::Test => fold.test.clone(),
+            Set::Validation => {
+                // Only voices the model has not heard: a corpus with too few speakers to hold
+                // any out (TESS) is validated on utterances of speakers it trained on.
+                let (fit, validation) = run.fit_and_validation(&prepared.data, index, fold);
+                let speakers = &prepared.data.speakers;
+                let heard: std::collections::BTreeSet<&String> =
+                    fit.iter().filter_map(|&i| speakers[i].as_ref()).collect();
+                validation.into_iter().filter(|&i| speakers[i].as_ref().is_some_and(|s| !heard.contains(s))).collect()
+            }
+        };
+        let weights = Weights::load(&weights_dir, &Device::flex())
+            .with_context(|| format!("cannot load weights from {}", weights_dir.display()))?;
+        let columns: Vec<usize> = prepared
+            .labels
+            .iter()
+            .map(|l| weights.sidecar.labels.iter().position(|m| m == l))
+            .collect::<Option<_>>()
+            .with_context(|| {
+                format!("the model's emotions ({}) are not the run's", weights.sidecar.labels.join(", "))
+            })?;
+        let utterances = utterances(&weights, &prepared.data, &rows, &columns)?;
+        let start = block_on(Analyzer::new(weights, Device::flex()).head())?;
+        let only: Vec<Settings> = settings.iter().map(|(_, s)| *s).collect();
+        let seed = timnet_train::mix(&[46, index as u64]);
+        let trials = trials(&start, &utterances, &columns, self.ks, self.draws, &only, seed);
+        Ok(FoldAdaptation {
+            fold: fold.name.clone(),
+            weights: weights_dir.display().to_string(),
+            set: format!("{set:?}").to_lowercase(),
+            settings: settings.to_vec(),
+            summary: summarise(&trials, self.ks),
+            trials,
+        })
+    }
+}
+
+/// A fold's settings chosen on validation speakers, and its test speakers' figures.
+#[derive(serde::Serialize)]
+pub struct Chosen {
+    pub chosen: String,
+    pub validation: FoldAdaptation,
+    pub test: FoldAdaptation,
+}
+
+/// A fold's summary as a table.
+pub fn table(result: &FoldAdaptation) -> String {
+    let speakers = result.summary.first().map_or(0, |s| s.speakers);
+    let mut text = format!(
+        "{} ({speakers} speakers of the {} set; UAR mean over speakers, then ± the spread and ≥ the \
+         smallest of the speakers' gains)\n",
+        result.fold, result.set
+    );
+    text += &format!("{:>3} {:>8}", "k", "before");
+    result.settings.iter().for_each(|(name, _)| text += &format!(" {name:>20}"));
+    text += "\n";
+    if result.summary.is_empty() {
+        text += "  no speaker to enrol: none is named, or none has enough utterances of each emotion\n";
+    }
+    for s in &result.summary {
+        text += &format!("{:>3} {:>7.1}%", s.k, 100.0 * s.before);
+        for ((a, spread), worst) in s.after.iter().zip(&s.gain_spread).zip(&s.worst_gain) {
+            text += &format!(" {:>6.1}% ±{:>4.1} ≥{:>+5.1}", 100.0 * a, 100.0 * spread, 100.0 * worst);
+        }
+        text += "\n";
+    }
+    text
+}
+
+/// Over the folds' test speakers, per k: the mean over corpora of each corpus's mean, the mean
+/// over all speakers pooled, the smallest gain of any speaker, and how many lost more than two
+/// points; before, with the label-free step alone, and with the settings chosen per fold.
+pub fn overall(results: &[Chosen], ks: &[usize]) -> String {
+    let mut text = String::from(
+        "all unseen corpora (test speakers; the label-free step alone, then the settings chosen per fold)\n",
+    );
+    text += &format!(
+        "{:>3} {:>7} {:>8} | corpus mean: {:>7} {:>7} {:>7} | speaker mean: {:>7} {:>7} | {:>6}\n",
+        "k", "corpora", "speakers", "before", "alone", "chosen", "before", "chosen", "worst"
+    );
+    for &k in ks {
+        let folds: Vec<&Summary> = results.iter().filter_map(|r| r.test.summary.iter().find(|s| s.k == k)).collect();
+        if folds.is_empty() {
+            continue;
+        }
+        let mean = |f: &dyn Fn(&Summary) -> f64| folds.iter().map(|s| f(s)).sum::<f64>() / folds.len() as f64;
+        // Each speaker's mean over draws, pooled over the folds.
+        let mut gains = Vec::new();
+        let mut pooled = (0.0, 0.0, 0usize);
+        for r in results {
+            let mut by_speaker: std::collections::BTreeMap<&str, Vec<&Trial>> = Default::default();
+            r.test.trials.iter().filter(|t| t.k == k).for_each(|t| by_speaker.entry(&t.speaker).or_default().push(t));
+            for trials in by_speaker.values() {
+                let n = trials.len() as f64;
+                let before = trials.iter().map(|t| t.before).sum::<f64>() / n;
+                let after = trials.iter().map(|t| t.after[1]).sum::<f64>() / n;
+                gains.push(after - before);
+                pooled = (pooled.0 + before, pooled.1 + after, pooled.2 + 1);
+            }
+        }
+        let worst = gains.iter().copied().fold(f64::INFINITY, f64::min);
+        let losers = gains.iter().filter(|g| **g < -0.02).count();
+        text += &format!(
+            "{k:>3} {:>7} {:>8} |              {:>6.1}% {:>6.1}% {:>6.1}% |               {:>6.1}% {:>6.1}% | {:>+6.1}  ({losers} of {} speakers lose more than 2 points)\n",
+            folds.len(),
+            pooled.2,
+            100.0 * mean(&|s| s.before),
+            100.0 * mean(&|s| s.after[0]),
+            100.0 * mean(&|s| s.after[1]),
+            100.0 * pooled.0 / pooled.2.max(1) as f64,
+            100.0 * pooled.1 / pooled.2.max(1) as f64,
+            100.0 * worst,
+            gains.len()
+        );
+    }
+    text
+}
