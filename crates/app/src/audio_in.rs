@@ -16,28 +16,30 @@ use web_sys::{
     MediaTrackConstraints, MessageEvent, OfflineAudioContext,
 };
 
+use crate::error::{Microphone, PageError};
+
 /// The rate the browser decodes at when our decoder cannot read a file.
 const BROWSER_DECODE_RATE: f32 = 48_000.0;
 
-pub async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    let buffer = JsFuture::from(file.array_buffer()).await.map_err(describe)?;
+pub async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, PageError> {
+    let buffer = JsFuture::from(file.array_buffer()).await.map_err(PageError::browser)?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Decode and prepare a file's bytes; the decoder used is named in the notes when it was the
 /// browser's.
-pub async fn prepare_file(bytes: &[u8]) -> Result<Prepared, String> {
+pub async fn prepare_file(bytes: &[u8]) -> Result<Prepared, PageError> {
     match prepare(bytes) {
         Ok(prepared) => Ok(prepared),
         Err(AudioError::NotAudio(_)) => {
             let (samples, rate) = browser_decode(bytes)
                 .await
-                .map_err(|_| AudioError::NotAudio("the browser cannot decode it either".into()).to_string())?;
-            let mut prepared = prepare_samples(&samples, 1, rate).map_err(|e| e.to_string())?;
+                .map_err(|_| AudioError::NotAudio("the browser cannot decode it either".into()))?;
+            let mut prepared = prepare_samples(&samples, 1, rate)?;
             prepared.notes.push("Decoded by the browser (a format our decoder does not read).".into());
             Ok(prepared)
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -72,11 +74,10 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub async fn start() -> Result<Recorder, String> {
-        let window = web_sys::window().ok_or("no window")?;
-        let devices = window.navigator().media_devices().map_err(
-            |_| "This browser gives no access to a microphone (the page must be served over https or localhost).",
-        )?;
+    pub async fn start() -> Result<Recorder, PageError> {
+        let unavailable = PageError::Microphone(Microphone::Unavailable);
+        let window = web_sys::window().ok_or(unavailable)?;
+        let devices = window.navigator().media_devices().map_err(|_| PageError::Microphone(Microphone::Unavailable))?;
         let track = MediaTrackConstraints::new();
         track.set_echo_cancellation_bool(false);
         track.set_noise_suppression_bool(false);
@@ -85,31 +86,34 @@ impl Recorder {
         let constraints = MediaStreamConstraints::new();
         constraints.set_audio_media_track_constraints(&track);
         constraints.set_video_bool(false);
-        let request = devices.get_user_media_with_constraints(&constraints).map_err(describe)?;
+        let request = devices.get_user_media_with_constraints(&constraints).map_err(PageError::browser)?;
         let stream: MediaStream =
-            JsFuture::from(request).await.map_err(microphone_error)?.dyn_into().map_err(describe)?;
+            JsFuture::from(request).await.map_err(PageError::microphone)?.dyn_into().map_err(PageError::browser)?;
 
-        let context = AudioContext::new().map_err(describe)?;
-        JsFuture::from(context.resume().map_err(describe)?).await.map_err(describe)?;
-        let worklet = context.audio_worklet().map_err(describe)?;
-        JsFuture::from(worklet.add_module("capture-worklet.js").map_err(describe)?).await.map_err(describe)?;
-        let source = context.create_media_stream_source(&stream).map_err(describe)?;
+        let context = AudioContext::new().map_err(PageError::browser)?;
+        JsFuture::from(context.resume().map_err(PageError::browser)?).await.map_err(PageError::browser)?;
+        let worklet = context.audio_worklet().map_err(PageError::browser)?;
+        JsFuture::from(worklet.add_module("capture-worklet.js").map_err(PageError::browser)?)
+            .await
+            .map_err(PageError::browser)?;
+        let source = context.create_media_stream_source(&stream).map_err(PageError::browser)?;
         let options = AudioWorkletNodeOptions::new();
         options.set_number_of_inputs(1);
         options.set_number_of_outputs(1);
-        let node = AudioWorkletNode::new_with_options(&context, "capture-processor", &options).map_err(describe)?;
+        let node =
+            AudioWorkletNode::new_with_options(&context, "capture-processor", &options).map_err(PageError::browser)?;
         let samples = Rc::new(RefCell::new(Vec::new()));
         let sink = samples.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             sink.borrow_mut().extend(js_sys::Float32Array::new(&event.data()).to_vec());
         });
-        node.port().map_err(describe)?.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        source.connect_with_audio_node(&node).map_err(describe)?;
+        node.port().map_err(PageError::browser)?.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        source.connect_with_audio_node(&node).map_err(PageError::browser)?;
         // The worklet must be pulled by the graph; a muted gain keeps it running without echo.
-        let mute = context.create_gain().map_err(describe)?;
+        let mute = context.create_gain().map_err(PageError::browser)?;
         mute.gain().set_value(0.0);
-        node.connect_with_audio_node(&mute).map_err(describe)?;
-        mute.connect_with_audio_node(&context.destination()).map_err(describe)?;
+        node.connect_with_audio_node(&mute).map_err(PageError::browser)?;
+        mute.connect_with_audio_node(&context.destination()).map_err(PageError::browser)?;
         let rate = context.sample_rate() as u32;
         Ok(Recorder { context, stream, node, _on_message: on_message, samples, rate })
     }
@@ -125,26 +129,4 @@ impl Recorder {
         let _ = self.context.close();
         self.samples.take()
     }
-}
-
-fn microphone_error(error: JsValue) -> String {
-    let name = error.dyn_ref::<web_sys::DomException>().map(|e| e.name()).unwrap_or_default();
-    match name.as_str() {
-        "NotAllowedError" | "SecurityError" => {
-            "Microphone access was denied. Allow it in the browser's site settings, or drop a file instead.".into()
-        }
-        "NotFoundError" | "OverconstrainedError" => {
-            "No microphone was found. Connect one, or drop a file instead.".into()
-        }
-        "NotReadableError" => "The microphone is busy in another program.".into(),
-        _ => format!("The microphone could not be opened: {}", describe(error)),
-    }
-}
-
-pub fn describe(error: JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| format!("{error:?}"))
 }

@@ -3,13 +3,19 @@
 //!
 //! [`engine`] picks the device (WebGPU when the browser has an adapter, else burn's CPU backend)
 //! and loads the embedded weights; [`audio_in`] turns files and the microphone into samples;
-//! [`live`] keeps the sliding window of a recording; [`components`] draws it all.
+//! [`live`] keeps the sliding window of a recording; [`state`] holds what the components share,
+//! one context per concern; [`voice`] teaches the model the person's voice; [`components`]
+//! draws it all; [`error`] says what went wrong.
 
 pub mod audio_in;
 pub mod components;
 pub mod draw;
 pub mod engine;
+pub mod error;
 pub mod live;
+pub mod playback;
+pub mod state;
+pub mod voice;
 
 #[cfg(all(test, target_arch = "wasm32"))]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -19,7 +19,7 @@ async fn every_hostile_or_unusual_file_gets_a_sane_answer_in_the_page() {
         match expect {
             Expect::Refused(message) => {
                 let error = prepared.err().unwrap_or_else(|| panic!("{name} must be refused"));
-                assert!(error.contains(message), "{name}: {error}");
+                assert!(error.to_string().contains(message), "{name}: {error}");
             }
             Expect::Analysed(note) => {
                 let prepared = prepared.unwrap_or_else(|e| panic!("{name}: {e}"));

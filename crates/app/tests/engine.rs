@@ -4,9 +4,11 @@
 //! shipped weights through the same decoder, resampler and MFCC as the CLI.
 #![cfg(target_arch = "wasm32")]
 
+use timnet::audio::AudioError;
 use timnet::weights::shipped;
 use timnet_app::audio_in::prepare_file;
 use timnet_app::engine::{Backend, Engine, Preference, webgpu_adapter};
+use timnet_app::error::PageError;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -65,9 +67,11 @@ async fn the_cpu_path_works_when_webgpu_is_not_wanted() {
 #[wasm_bindgen_test]
 async fn files_the_decoder_cannot_read_get_a_message() {
     let error = prepare_file(b"definitely not audio").await.unwrap_err();
-    assert!(error.contains("not an audio file"), "{error}");
+    assert!(matches!(error, PageError::Audio(AudioError::NotAudio(_))), "{error:?}");
+    assert!(error.to_string().contains("not an audio file"), "{error}");
     let empty = prepare_file(b"").await.unwrap_err();
-    assert_eq!(empty, "the file is empty");
+    assert!(matches!(empty, PageError::Audio(AudioError::Empty)), "{empty:?}");
+    assert_eq!(empty.to_string(), "the file is empty");
 }
 
 /// The default model's front end (8 kHz band limit, per-utterance CMVN, 3 s clips) is the one it

@@ -1,25 +1,36 @@
 //! What the model saw and did for the selected recording.
 
+use std::sync::Arc;
+
 use leptos::html;
 use leptos::prelude::*;
 use timnet::analysis::ClipInspection;
 
-use super::app::{Entry, EntryState, Shared};
 use super::charts::{Fusion, Probabilities, Timeline};
 use crate::draw::{draw_heatmap, draw_playhead, range};
+use crate::state::{Done, Entry, EntryState, Model};
 
+/// The selected entry: redrawn when its own state changes (its analysis finishes, or another
+/// window is chosen for inspection).
 #[component]
 pub fn Detail(entry: Entry) -> impl IntoView {
-    let shared = expect_context::<Shared>();
-    let EntryState::Done { analysis, inspection, window, timing } = entry.state.clone() else {
-        return view! { <section class="detail"></section> }.into_any();
-    };
-    let id = entry.id;
+    move || match entry.state.get() {
+        EntryState::Done(done) => view! { <Finished entry=entry.clone() done=done/> }.into_any(),
+        _ => view! { <section class="detail"></section> }.into_any(),
+    }
+}
+
+#[component]
+fn Finished(entry: Entry, done: Arc<Done>) -> impl IntoView {
+    let model = expect_context::<Model>();
+    let Done { analysis, inspection, window, timing } = &*done;
+    let (window, timing) = (*window, *timing);
     let clip_seconds = timing.clip_seconds;
     let window_start = analysis.windows.get(window).map_or(0.0, |w| w.start_seconds);
     // Playback position in seconds, for the playheads.
     let position = RwSignal::new(0.0f64);
     let fraction = Signal::derive(move || ((position.get() as f32 - window_start) / clip_seconds) as f64);
+    let picker = entry.clone();
     let timeline = (analysis.windows.len() > 1).then(|| {
         let points: Vec<(f32, Vec<f32>)> =
             analysis.windows.iter().map(|w| ((w.start_seconds + w.end_seconds) / 2.0, w.probabilities.clone())).collect();
@@ -28,21 +39,21 @@ pub fn Detail(entry: Entry) -> impl IntoView {
             <h3>"Over time"</h3>
             <p class="hint">{format!("{} windows of {clip_seconds:.2} s, every half window; the answer above is their mean. Click a window to look inside it.", analysis.windows.len())}</p>
             <Timeline points={Signal::derive(move || points.clone())} labels={Signal::derive(move || labels.clone())} testid="timeline"
-                on_pick={Callback::new(move |w| shared.inspect_window(id, w))}/>
+                on_pick={Callback::new(move |w| picker.inspect_window(model, w))}/>
         }
     });
     let notes = analysis.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view();
     let inside =
-        inspection.map(|i| view! { <Inside inspection=i fraction=fraction labels={analysis.labels.clone()} frame_seconds=timing.frame_seconds/> });
+        inspection.clone().map(|i| view! { <Inside inspection=i fraction=fraction labels={analysis.labels.clone()} frame_seconds=timing.frame_seconds/> });
     let window_note = (analysis.windows.len() > 1).then(|| {
         format!("Looking inside window {} ({window_start:.1}–{:.1} s).", window + 1, window_start + clip_seconds)
     });
     view! {
         <section class="detail" aria-label="Details" data-testid="detail">
-            <h2>{entry.name.clone()}</h2>
+            <h2>{entry.name.to_string()}</h2>
             <ul class="notes" data-testid="notes">{notes}</ul>
             {entry.url.clone().map(|url| view! {
-                <audio controls src=url data-testid="player"
+                <audio controls src=url.to_string() data-testid="player"
                     on:timeupdate=move |ev| {
                         let audio: web_sys::HtmlMediaElement = event_target(&ev);
                         position.set(audio.current_time());
@@ -53,7 +64,6 @@ pub fn Detail(entry: Entry) -> impl IntoView {
             {inside}
         </section>
     }
-    .into_any()
 }
 
 #[component]

@@ -5,9 +5,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use timnet::audio::prepare_samples;
 
-use super::app::{EntryState, Shared, blob_url, wav_bytes};
 use crate::audio_in::{Recorder, file_bytes, prepare_file};
 use crate::live::{latest_input, latest_window, seconds};
+use crate::playback::{blob_url, wav_url};
+use crate::state::{Alert, Live, Model, Results};
 
 /// How often the live window may be analysed: more often than the 10 a second aimed for, so
 /// that the analysis's own time, not the timer, sets the rate (a tick that finds the previous
@@ -16,21 +17,22 @@ const LIVE_INTERVAL_MS: u64 = 40;
 
 #[component]
 pub fn RecordButton() -> impl IntoView {
-    let shared = expect_context::<Shared>();
+    let (model, results, live, alert) =
+        (expect_context::<Model>(), expect_context::<Results>(), expect_context::<Live>(), expect_context::<Alert>());
     let recorder = StoredValue::new_local(None::<Rc<Recorder>>);
     let recording = RwSignal::new(false);
     let takes = StoredValue::new(0usize);
     let interval = StoredValue::new_local(None::<IntervalHandle>);
 
     let start = move || {
-        shared.error.set(None);
+        alert.clear();
         spawn_local(async move {
             match Recorder::start().await {
                 Ok(r) => {
                     let r = Rc::new(r);
                     recorder.set_value(Some(r.clone()));
                     recording.set(true);
-                    shared.live.set(Vec::new());
+                    live.points.set(Vec::new());
                     let busy = Rc::new(Cell::new(false));
                     let started = js_sys::Date::now();
                     let updates = Rc::new(Cell::new(0u32));
@@ -39,7 +41,7 @@ pub fn RecordButton() -> impl IntoView {
                             if busy.get() {
                                 return;
                             }
-                            let Some(engine) = shared.engine.get_value() else { return };
+                            let Some(engine) = model.engine() else { return };
                             let clip = engine.sidecar().clip_samples;
                             let rate = r.rate;
                             // Copy only the newest clip's worth: the take grows without bound.
@@ -57,10 +59,10 @@ pub fn RecordButton() -> impl IntoView {
                                 if let Ok(prepared) = prepare_samples(&window, 1, timnet::audio::MODEL_RATE) {
                                     if let Ok(analysis) = engine.analyzer.analyse(&prepared).await {
                                         let now = seconds(total, rate);
-                                        shared.live.update(|l| l.push((now, analysis.probabilities)));
+                                        live.points.update(|l| l.push((now, analysis.probabilities)));
                                         updates.set(updates.get() + 1);
                                         let elapsed = (js_sys::Date::now() - started) / 1000.0;
-                                        shared.live_rate.set((updates.get() as f64 / elapsed.max(1e-3)) as f32);
+                                        live.rate.set((updates.get() as f64 / elapsed.max(1e-3)) as f32);
                                     }
                                 }
                                 busy.set(false);
@@ -70,7 +72,7 @@ pub fn RecordButton() -> impl IntoView {
                     );
                     interval.set_value(handle.ok());
                 }
-                Err(message) => shared.error.set(Some(message)),
+                Err(error) => alert.show(error),
             }
         });
     };
@@ -86,15 +88,8 @@ pub fn RecordButton() -> impl IntoView {
         takes.update_value(|t| *t += 1);
         let name = format!("Recording {}", takes.get_value());
         match prepare_samples(&samples, 1, rate) {
-            Ok(prepared) => {
-                let url = blob_url(&wav_bytes(&prepared.samples), "audio/wav");
-                let id = shared.add(name, url);
-                shared.analyse(id, prepared);
-            }
-            Err(e) => {
-                let id = shared.add(name, None);
-                shared.finish(id, EntryState::Failed(e.to_string()));
-            }
+            Ok(prepared) => results.add(name, wav_url(&prepared.samples)).analyse(model, prepared),
+            Err(e) => results.add(name, None).fail(e.into()),
         }
     };
     view! {
@@ -102,7 +97,7 @@ pub fn RecordButton() -> impl IntoView {
             class="record"
             class:recording=move || recording.get()
             data-testid="record"
-            disabled=move || !shared.ready.get()
+            disabled=move || !model.ready.get()
             aria-pressed=move || recording.get().to_string()
             on:click=move |_| if recording.get_untracked() { stop() } else { start() }
         >
@@ -113,7 +108,7 @@ pub fn RecordButton() -> impl IntoView {
 
 #[component]
 pub fn DropZone() -> impl IntoView {
-    let shared = expect_context::<Shared>();
+    let (model, results) = (expect_context::<Model>(), expect_context::<Results>());
     let hover = RwSignal::new(false);
     let take = move |files: web_sys::FileList| {
         for i in 0..files.length() {
@@ -122,17 +117,13 @@ pub fn DropZone() -> impl IntoView {
                 let name = file.name();
                 let bytes = match file_bytes(&file).await {
                     Ok(b) => b,
-                    Err(e) => {
-                        let id = shared.add(name, None);
-                        shared.finish(id, EntryState::Failed(e));
-                        return;
-                    }
+                    Err(e) => return results.add(name, None).fail(e),
                 };
                 let mime = if file.type_().is_empty() { "audio/wav".to_string() } else { file.type_() };
-                let id = shared.add(name, blob_url(&bytes, &mime));
+                let entry = results.add(name, blob_url(&bytes, &mime));
                 match prepare_file(&bytes).await {
-                    Ok(prepared) => shared.analyse(id, prepared),
-                    Err(message) => shared.finish(id, EntryState::Failed(message)),
+                    Ok(prepared) => entry.analyse(model, prepared),
+                    Err(e) => entry.fail(e),
                 }
             });
         }
@@ -162,7 +153,7 @@ pub fn DropZone() -> impl IntoView {
                 multiple
                 accept="audio/*,.wav,.flac,.mp3,.ogg,.webm,.aif,.aiff"
                 data-testid="file-input"
-                disabled=move || !shared.ready.get()
+                disabled=move || !model.ready.get()
                 on:change:target=move |ev| {
                     if let Some(files) = ev.target().files() {
                         take(files);
