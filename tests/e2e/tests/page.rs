@@ -300,7 +300,11 @@ async fn exercise(visit: &Visit, wav: &Path) -> WebDriverResult<()> {
     let bars = driver.find_all(By::XPath("(//li[@data-testid='entry'])[3]//*[@class='prob']")).await?;
     assert_eq!(bars.len(), 7, "one bar per emotion of the EmoDB model");
 
-    // Privacy: every request the browser made went to the page's own origin.
+    assert_private(driver, origin).await
+}
+
+/// Privacy: every request the browser made went to the page's own origin.
+async fn assert_private(driver: &WebDriver, origin: &str) -> WebDriverResult<()> {
     let log = driver.get_log("performance").await?;
     let mut urls = Vec::new();
     for entry in log {
@@ -315,4 +319,135 @@ async fn exercise(visit: &Visit, wav: &Path) -> WebDriverResult<()> {
     println!("requests: {} (all to {origin}: {})", urls.len(), foreign.is_empty());
     assert!(foreign.is_empty(), "requests left the origin: {foreign:?}");
     Ok(())
+}
+
+/// The text of `testid` once it contains `wanted`.
+async fn wait_for_text(driver: &WebDriver, testid: &str, wanted: &str, seconds: u64) -> WebDriverResult<String> {
+    let xpath = format!("//*[@data-testid='{testid}'][contains(., \"{wanted}\")]");
+    let element =
+        driver.query(By::XPath(&xpath)).wait(Duration::from_secs(seconds), Duration::from_millis(250)).first().await?;
+    element.text().await
+}
+
+/// The adapted model the page keeps in its storage, as the two files of `timnet adapt`.
+async fn stored_voice(driver: &WebDriver, dir: &Path) -> WebDriverResult<()> {
+    let (json, record): (String, String) = driver
+        .execute(
+            "return [localStorage.getItem('timnet.voice.model.json'), localStorage.getItem('timnet.voice.model.bpk')];",
+            Vec::new(),
+        )
+        .await?
+        .convert()?;
+    use base64::Engine as _;
+    let record = base64::engine::general_purpose::STANDARD.decode(record).expect("the stored record is base64");
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("model.json"), json).unwrap();
+    std::fs::write(dir.join("model.bpk"), record).unwrap();
+    Ok(())
+}
+
+/// Teach it your voice: takes chosen for every emotion and one recorded from the (fake)
+/// microphone; adapted, with the accuracy before and after; kept across a reload; read by the
+/// CLI's loader; switched off and reset; and a model adapted by `timnet adapt` imported. No
+/// request leaves the page meanwhile.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_learns_a_voice_keeps_it_and_reads_the_clis_files() -> WebDriverResult<()> {
+    let scratch = workspace().join("target/e2e/voice");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let takes = timnet_testkit::tone_takes(&scratch.join("takes"), 2);
+    let wav = emodb_angry();
+    let visit = visit(&[
+        "--use-fake-ui-for-media-stream".into(),
+        format!("--use-file-for-fake-audio-capture={}", wav.display()),
+    ])
+    .await?;
+    let result = async {
+        let driver = &visit.driver;
+        open_page(&visit, "?cpu").await?;
+        for emotion in ["angry", "fear", "happy", "neutral", "sad"] {
+            let files: Vec<&str> =
+                takes.iter().filter(|(e, _)| e == emotion).map(|(_, f)| f.to_str().unwrap()).collect();
+            let input = driver.find(By::Css(&format!("[data-testid=take-input-{emotion}]"))).await?;
+            input.send_keys(files.join("\n")).await?;
+            wait_for_text(driver, &format!("count-{emotion}"), "2 takes", 120).await?;
+        }
+        // One take from the microphone.
+        let record = driver.find(By::Css("[data-testid=take-record-angry]")).await?;
+        record.click().await?;
+        wait_for_text(driver, "take-record-angry", "Stop", 60).await?;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        record.click().await?;
+        wait_for_text(driver, "count-angry", "3 takes", 120).await?;
+        driver.find(By::Css("[data-testid=adapt]")).await?.click().await?;
+        let outcome = wait_for_text(driver, "adapt-outcome", "% after", 120).await?;
+        println!("adapted: {outcome}");
+        wait_for_text(driver, "weights", "Adapted to your voice (11 takes)", 60).await?;
+        // A take analysed by the adapted model gets its own emotion.
+        driver.find(By::Css("[data-testid=file-input]")).await?.send_keys(takes[4].1.to_str().unwrap()).await?;
+        let top = wait_for(driver, "[data-testid=top]", 120).await?.text().await?;
+        println!("{} (a happy take) with the adapted model: {top}", takes[4].1.display());
+        assert!(top.starts_with("happy"), "{top}");
+
+        // Kept across a reload, in the files `timnet adapt` writes.
+        open_page(&visit, "?cpu").await?;
+        wait_for_text(driver, "weights", "Adapted to your voice (11 takes)", 60).await?;
+        let stored = scratch.join("from-page");
+        stored_voice(driver, &stored).await?;
+        let loaded = timnet::weights::Weights::load(&stored, &timnet::burn::prelude::Device::flex())
+            .expect("the CLI's loader reads what the page keeps");
+        let takes_of = loaded.sidecar.personalised.expect("the sidecar says it is personalised").takes;
+        assert_eq!(takes_of.values().sum::<usize>(), 11, "{takes_of:?}");
+
+        // Off, then reset.
+        driver.find(By::Css("[data-testid=personal-on]")).await?.click().await?;
+        wait_for_text(driver, "weights", "Trained on", 60).await?;
+        wait_for_text(driver, "personal-state", "switched off", 60).await?;
+        driver.find(By::Css("[data-testid=personal-reset]")).await?.click().await?;
+        open_page(&visit, "?cpu").await?;
+        wait_for_text(driver, "weights", "Trained on", 60).await?;
+        let state = driver.find(By::Css("[data-testid=personal-state]")).await?.text().await?;
+        assert!(state.is_empty(), "after a reset nothing is kept: {state:?}");
+
+        // A model adapted by `timnet adapt` (its own code, run here) is imported.
+        let from_cli = scratch.join("from-cli");
+        let base = timnet::weights::Weights::from_shipped(
+            timnet::weights::shipped::DEFAULT,
+            &timnet::burn::prelude::Device::flex(),
+        )
+        .unwrap();
+        timnet_cli::adapt::adapt(&mut Vec::new(), base, &scratch.join("takes"), &from_cli, &Default::default())
+            .expect("timnet adapt");
+        let files = [from_cli.join("model.json"), from_cli.join("model.bpk")];
+        let paths: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
+        driver.find(By::Css("[data-testid=personal-import]")).await?.send_keys(paths.join("\n")).await?;
+        if let Err(e) = wait_for_text(driver, "weights", "Adapted to your voice (10 takes)", 60).await {
+            let said = match driver.find(By::Css("[data-testid=teach-error]")).await {
+                Ok(error) => error.text().await?,
+                Err(_) => "no message".into(),
+            };
+            panic!("the imported model does not run ({said}): {e}");
+        }
+        // It answers in the page as it does natively.
+        driver.find(By::Css("[data-testid=file-input]")).await?.send_keys(takes[4].1.to_str().unwrap()).await?;
+        let in_page = wait_for(driver, "[data-testid=top]", 120).await?.text().await?;
+        let analyzer = timnet::analysis::Analyzer::new(
+            timnet::weights::Weights::load(&from_cli, &timnet::burn::prelude::Device::flex()).unwrap(),
+            timnet::burn::prelude::Device::flex(),
+        );
+        let prepared = timnet::audio::prepare(&std::fs::read(&takes[4].1).unwrap()).unwrap();
+        let native = timnet::analysis::block_on(analyzer.analyse(&prepared)).unwrap();
+        let (label, p) = native.top();
+        println!("the CLI's adapted model on a happy take: {in_page} in the page, {label} {:.1}% natively", 100.0 * p);
+        assert_eq!(in_page, format!("{label} {:.0}%", 100.0 * p));
+        // The wrong files get words, not a silent failure.
+        driver.find(By::Css("[data-testid=personal-import]")).await?.send_keys(paths[0]).await?;
+        let error = wait_for(driver, "[data-testid=teach-error]", 60).await?.text().await?;
+        assert!(error.contains("both files"), "{error}");
+        assert_fits_the_width(driver, "the page with the voice panel").await?;
+        save_screenshot(driver, "page-voice.png").await;
+        assert_private(driver, &visit.origin).await
+    }
+    .await;
+    visit.driver.clone().quit().await?;
+    result
 }
