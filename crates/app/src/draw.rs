@@ -88,11 +88,11 @@ pub fn draw_heatmap(
             let _ = ctx.fill_text(&format!("{s} s"), x - 6.0, h - 8.0);
         }
     }
-    let _ = ctx.save();
+    ctx.save();
     let _ = ctx.translate(12.0, 4.0 + ph / 2.0);
     let _ = ctx.rotate(-std::f64::consts::FRAC_PI_2);
     let _ = ctx.fill_text(y_label, -30.0, 0.0);
-    let _ = ctx.restore();
+    ctx.restore();
     let _ = ctx.fill_text("0", AXIS_LEFT - 14.0, 4.0 + ph);
     let _ = ctx.fill_text(&(features - 1).to_string(), AXIS_LEFT - 20.0, 14.0);
 }

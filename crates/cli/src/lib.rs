@@ -38,7 +38,7 @@ pub fn model_names() -> String {
 
 /// `--corpus NAME DIR`, given any number of times, as (kind, directory) pairs.
 pub fn corpus_pairs(values: &[String]) -> Result<Vec<(CorpusKind, PathBuf)>> {
-    if values.is_empty() || values.len() % 2 != 0 {
+    if values.is_empty() || !values.len().is_multiple_of(2) {
         anyhow::bail!("--corpus takes a name and a directory (NAME DIR), once per corpus");
     }
     values

@@ -246,7 +246,7 @@ mod tests {
     fn speaker_folds_never_share_a_speaker() {
         let s: Vec<Option<String>> = (0..40).map(|i| if i < 35 { Some(format!("s{}", i % 7)) } else { None }).collect();
         let folds = speaker_folds(&s, 3).unwrap();
-        let mut seen = vec![0; 40];
+        let mut seen = [0; 40];
         for f in &folds {
             f.test.iter().for_each(|&i| seen[i] += 1);
             for &i in &f.test {

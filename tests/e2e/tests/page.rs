@@ -367,7 +367,7 @@ async fn the_page_learns_a_voice_keeps_it_and_reads_the_clis_files() -> WebDrive
         for emotion in ["angry", "fear", "happy", "neutral", "sad"] {
             let files: Vec<&str> =
                 takes.iter().filter(|(e, _)| e == emotion).map(|(_, f)| f.to_str().unwrap()).collect();
-            let input = driver.find(By::Css(&format!("[data-testid=take-input-{emotion}]"))).await?;
+            let input = driver.find(By::Css(format!("[data-testid=take-input-{emotion}]"))).await?;
             input.send_keys(files.join("\n")).await?;
             wait_for_text(driver, &format!("count-{emotion}"), "2 takes", 120).await?;
         }

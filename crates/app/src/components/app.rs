@@ -34,7 +34,7 @@ pub fn App() -> impl IntoView {
     let picked = RwSignal::new(asked.unwrap_or(shipped::DEFAULT).name);
     // (Re)start the engine whenever the model changes; entries analysed before keep their answers.
     Effect::new(move |_| {
-        let Some(chosen) = shipped::named(&picked.get()) else { return };
+        let Some(chosen) = shipped::named(picked.get()) else { return };
         model.ready.set(false);
         spawn_local(async move {
             let status = model.status;

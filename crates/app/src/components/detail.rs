@@ -70,7 +70,7 @@ fn Finished(entry: Entry, done: Arc<Done>) -> impl IntoView {
 fn Inside(inspection: ClipInspection, fraction: Signal<f64>, labels: Vec<String>, frame_seconds: f32) -> impl IntoView {
     let ClipInspection { mfcc, frames, filters, gates, fusion, contributions, bias, logits, probabilities } =
         inspection;
-    let coeffs = if frames > 0 { mfcc.len() / frames } else { 0 };
+    let coeffs = mfcc.len().checked_div(frames).unwrap_or(0);
     let seconds = frames as f32 * frame_seconds;
     let mfcc_canvas = NodeRef::<html::Canvas>::new();
     let mfcc_range = range(&mfcc);

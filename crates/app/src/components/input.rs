@@ -56,14 +56,14 @@ pub fn RecordButton() -> impl IntoView {
                             let (busy, updates) = (busy.clone(), updates.clone());
                             spawn_local(async move {
                                 let window = latest_window(&input, rate, clip);
-                                if let Ok(prepared) = prepare_samples(&window, 1, timnet::audio::MODEL_RATE) {
-                                    if let Ok(analysis) = engine.analyzer.analyse(&prepared).await {
-                                        let now = seconds(total, rate);
-                                        live.points.update(|l| l.push((now, analysis.probabilities)));
-                                        updates.set(updates.get() + 1);
-                                        let elapsed = (js_sys::Date::now() - started) / 1000.0;
-                                        live.rate.set((updates.get() as f64 / elapsed.max(1e-3)) as f32);
-                                    }
+                                if let Ok(prepared) = prepare_samples(&window, 1, timnet::audio::MODEL_RATE)
+                                    && let Ok(analysis) = engine.analyzer.analyse(&prepared).await
+                                {
+                                    let now = seconds(total, rate);
+                                    live.points.update(|l| l.push((now, analysis.probabilities)));
+                                    updates.set(updates.get() + 1);
+                                    let elapsed = (js_sys::Date::now() - started) / 1000.0;
+                                    live.rate.set((updates.get() as f64 / elapsed.max(1e-3)) as f32);
                                 }
                                 busy.set(false);
                             });
