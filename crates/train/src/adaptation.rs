@@ -82,7 +82,7 @@ pub fn trials(
     for u in utterances {
         by_speaker.entry(u.speaker.as_str()).or_default().push(u);
     }
-    let columns: Vec<usize> = classes.to_vec();
+    let columns = classes;
     let predict = |head: &Head, u: &Utterance| {
         let p = head.probabilities(&u.take);
         let shared: Vec<f32> = columns.iter().map(|&c| p[c]).collect();

@@ -99,7 +99,7 @@ impl Head {
         let start = self.flat();
         let mut theta = start.clone();
         let mut adam = Adam::new(theta.len(), settings.learning_rate);
-        let takes: Vec<&Take> = takes.iter().filter(|t| !t.windows.is_empty() && t.label < self.classes).collect();
+        let takes = self.usable(takes);
         let mut head = self.clone();
         for _ in 0..settings.steps {
             head.set_flat(&theta);
@@ -115,7 +115,7 @@ impl Head {
 
     /// The loss `fitted` minimises, without the penalty: mean cross-entropy over the takes.
     pub fn loss(&self, takes: &[Take]) -> f32 {
-        let takes: Vec<&Take> = takes.iter().filter(|t| !t.windows.is_empty() && t.label < self.classes).collect();
+        let takes = self.usable(takes);
         let mut loss = 0.0;
         for take in &takes {
             for window in &take.windows {
@@ -124,6 +124,11 @@ impl Head {
             }
         }
         loss
+    }
+
+    /// The takes a fit can learn from: with at least one window, of an emotion the head has.
+    fn usable<'a>(&self, takes: &'a [Take]) -> Vec<&'a Take> {
+        takes.iter().filter(|t| !t.windows.is_empty() && t.label < self.classes).collect()
     }
 
     /// ∂loss/∂θ in `flat` order.
