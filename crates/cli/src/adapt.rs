@@ -68,7 +68,7 @@ pub fn adapt(out: &mut impl Write, weights: Weights, takes_dir: &Path, to: &Path
     let mut takes: Vec<Take> = Vec::with_capacity(files.len());
     let mut unreadable = Vec::new();
     for ((_, file), label) in files.iter().zip(&labels) {
-        let take = std::fs::read(file)
+        let take = timnet::files::read_regular(file, timnet::files::MAX_AUDIO_BYTES)
             .map_err(anyhow::Error::from)
             .and_then(|bytes| Ok(prepare(&bytes)?))
             .and_then(|prepared| Ok(block_on(analyzer.take(&prepared, *label))?));

@@ -219,6 +219,30 @@ fn a_full_disk_is_an_error_in_words() {
 }
 
 #[test]
+fn special_files_are_refused_at_once() {
+    let dir = common::scratch("cli-special");
+    let fifo = dir.join("pipe.wav");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    assert!(made.success());
+    let zero = dir.join("zero.wav");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    for (file, what) in [(&fifo, "a named pipe (FIFO), not a regular file"), (&zero, "a device, not a regular file")] {
+        // Before the check, the pipe blocked forever and /dev/zero grew until memory ran out;
+        // the test would hang rather than fail, so the time is bounded by the check itself.
+        let started = std::time::Instant::now();
+        let (ok, _, err) = timnet(&["predict", file.to_str().unwrap()]);
+        assert!(!ok && err.contains(what), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+    }
+    // The same for a weights directory whose sidecar is a pipe.
+    std::fs::create_dir_all(dir.join("weights")).unwrap();
+    let made = Command::new("mkfifo").arg(dir.join("weights/model.json")).status().expect("mkfifo runs");
+    assert!(made.success());
+    let (ok, _, err) = timnet(&["info", "--weights", dir.join("weights").to_str().unwrap()]);
+    assert!(!ok && err.contains("a named pipe (FIFO), not a regular file"), "{err}");
+}
+
+#[test]
 fn a_file_name_that_is_not_utf8_is_kept_in_json() {
     use std::os::unix::ffi::OsStrExt;
     let dir = common::scratch("cli-bytes");

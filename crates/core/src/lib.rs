@@ -13,6 +13,8 @@ pub mod adapt;
 pub mod analysis;
 pub mod audio;
 pub mod features;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod files;
 pub mod model;
 pub mod weights;
 

@@ -301,7 +301,7 @@ impl Weights {
     pub fn load(dir: &std::path::Path, device: &Device) -> Result<Self, WeightsError> {
         let read = |name: &str| {
             let path = dir.join(name);
-            std::fs::read(&path)
+            crate::files::read_regular(&path, crate::files::MAX_WEIGHTS_BYTES)
                 .map_err(|e| WeightsError::Io { path: path.display().to_string(), message: e.to_string() })
         };
         let json = read(SIDECAR_FILE)?;

@@ -169,7 +169,8 @@ pub fn extract(
                         .enumerate()
                         .map(|(k, item)| {
                             let index = part * chunk + k;
-                            let bytes = std::fs::read(&item.path).map_err(|e| e.to_string())?;
+                            let bytes = timnet::files::read_regular(&item.path, timnet::files::MAX_AUDIO_BYTES)
+                                .map_err(|e| e.to_string())?;
                             features_of(&bytes, plan, augment, copies, mix(&[corpus_seed, index as u64]))
                         })
                         .collect::<Vec<_>>()
@@ -263,7 +264,7 @@ fn cache_key(corpus: &Corpus, front: &FrontEndSettings, augment: &Augmentation, 
     for item in &corpus.items {
         h.update(item.path.to_string_lossy().as_bytes());
         h.update(item.label.to_le_bytes());
-        h.update(std::fs::read(&item.path).unwrap_or_default());
+        h.update(timnet::files::read_regular(&item.path, timnet::files::MAX_AUDIO_BYTES).unwrap_or_default());
     }
     Ok(timnet::weights::hex(&h.finalize()))
 }

@@ -251,7 +251,8 @@ fn export(out: &mut Out, weights: &Path, to: &Path, half: bool) -> Result<()> {
 }
 
 fn read_audio(file: &Path) -> Result<timnet::audio::Prepared> {
-    let bytes = std::fs::read(file).with_context(|| file.display().to_string())?;
+    let bytes = timnet::files::read_regular(file, timnet::files::MAX_AUDIO_BYTES)
+        .with_context(|| file.display().to_string())?;
     prepare(&bytes).with_context(|| file.display().to_string())
 }
 
