@@ -118,6 +118,9 @@ pub struct RecordedPrediction {
 
 /// The longest clip a sidecar may ask for: a minute at the feature rate.
 pub const MAX_CLIP_SAMPLES: usize = 60 * crate::audio::MODEL_RATE as usize;
+/// The clip lengths a sidecar may ask for: half a second to a minute. Windows overlap by half a
+/// clip, so a shorter clip means more windows a second: two samples would be 22,050 of them.
+pub const CLIP_SAMPLES: std::ops::RangeInclusive<usize> = (crate::audio::MODEL_RATE as usize / 2)..=MAX_CLIP_SAMPLES;
 
 /// Everything needed to use a record: the sidecar file's contents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,10 +190,12 @@ impl Sidecar {
                 sidecar.features.n_mfcc, sidecar.model.features
             )));
         }
-        if !(2..=MAX_CLIP_SAMPLES).contains(&sidecar.clip_samples) {
+        if !CLIP_SAMPLES.contains(&sidecar.clip_samples) {
             return Err(WeightsError::Config(format!(
-                "a clip of {} samples; 2 to {MAX_CLIP_SAMPLES} (a minute)",
-                sidecar.clip_samples
+                "a clip of {} samples; {} (half a second) to {} (a minute)",
+                sidecar.clip_samples,
+                CLIP_SAMPLES.start(),
+                CLIP_SAMPLES.end()
             )));
         }
         Ok(sidecar)

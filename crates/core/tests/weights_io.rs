@@ -142,4 +142,15 @@ fn sidecars_that_would_allocate_without_bound_are_refused_first() {
     refused(&|s| s.features.sample_rate = 16_000, "features at 16000 Hz");
     refused(&|s| s.features.fmax = Some(1e6), "a filterbank from 0 to 1000000 Hz");
     refused(&|s| s.features.amin = 0.0, "amin 0");
+    // Within the allocation bounds, but work without end for every second of audio.
+    refused(&|s| s.clip_samples = 2, "a clip of 2 samples; 11025 (half a second)");
+    refused(
+        &|s| {
+            s.features.hop_length = 1;
+            s.features.n_fft = 16;
+        },
+        "a hop of 1 gives 22050 frames a second; at most 1000 (a hop of at least 23)",
+    );
+    refused(&|s| s.features.n_fft = 65_536, "an FFT of 65536 with a hop of 512; 16 to 16384");
+    refused(&|s| s.features.hop_length = 64, "an FFT of 2048 with a hop of 64 reads each sample 32 times; at most 16");
 }

@@ -228,8 +228,9 @@ fn run(args: Args) -> Result<ExitCode> {
         corpus_pairs(&args.corpus)?.into_iter().map(|(corpus, dir)| CorpusSpec { corpus, dir }).collect();
     let mix = corpora.len() > 1;
     let protocol = protocol(&args, mix)?;
-    if args.clip_samples.is_some_and(|n| !(2..=timnet::weights::MAX_CLIP_SAMPLES).contains(&n)) {
-        bail!("--clip-samples must be 2 to {} (a minute)", timnet::weights::MAX_CLIP_SAMPLES);
+    let clips = timnet::weights::CLIP_SAMPLES;
+    if args.clip_samples.is_some_and(|n| !clips.contains(&n)) {
+        bail!("--clip-samples must be {} (half a second) to {} (a minute)", clips.start(), clips.end());
     }
     if !(1..=MOST_EPOCHS).contains(&args.epochs) || !(1..=MOST_BATCH).contains(&args.batch_size) {
         bail!("--epochs must be 1 to {MOST_EPOCHS} and --batch-size 1 to {MOST_BATCH}");

@@ -77,6 +77,13 @@ impl Default for MfccConfig {
     }
 }
 
+/// The largest FFT a front end may ask for (the paper's is 2,048).
+pub const MAX_FFT: usize = 16_384;
+/// The most STFT frames a front end may take from a second of audio (the paper's: 43).
+pub const MAX_FRAMES_PER_SECOND: usize = 1_000;
+/// The most frames a sample may fall in, FFT size over hop (the paper's: 4).
+pub const MAX_OVERLAP: usize = 16;
+
 impl MfccConfig {
     /// What the front end can compute, in words where it cannot: the page reads this config
     /// from a downloaded sidecar, so nothing in it may divide by zero or allocate without bound.
@@ -88,10 +95,28 @@ impl MfccConfig {
                 crate::audio::MODEL_RATE
             ));
         }
-        if !(16..=65_536).contains(&self.n_fft) || !(1..=self.n_fft).contains(&self.hop_length) {
+        if !(16..=MAX_FFT).contains(&self.n_fft) || !(1..=self.n_fft).contains(&self.hop_length) {
             return Err(format!(
-                "an FFT of {} with a hop of {}; 16 to 65,536 and 1 to the FFT size",
+                "an FFT of {} with a hop of {}; 16 to {MAX_FFT} and 1 to the FFT size",
                 self.n_fft, self.hop_length
+            ));
+        }
+        // Settings that load but would make every second of audio cost minutes: bounded by the
+        // work they ask for, with room far beyond the paper's 43 frames of 2,048 a second.
+        let per_second = self.sample_rate as usize / self.hop_length;
+        if per_second > MAX_FRAMES_PER_SECOND {
+            return Err(format!(
+                "a hop of {} gives {per_second} frames a second; at most {MAX_FRAMES_PER_SECOND} (a hop of at least {})",
+                self.hop_length,
+                (self.sample_rate as usize).div_ceil(MAX_FRAMES_PER_SECOND)
+            ));
+        }
+        if self.n_fft > MAX_OVERLAP * self.hop_length {
+            return Err(format!(
+                "an FFT of {} with a hop of {} reads each sample {} times; at most {MAX_OVERLAP}",
+                self.n_fft,
+                self.hop_length,
+                self.n_fft.div_ceil(self.hop_length)
             ));
         }
         if !(1..=self.n_mels).contains(&self.n_mfcc) || self.n_mels > 1024 {
