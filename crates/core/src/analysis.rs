@@ -20,6 +20,9 @@ const WINDOWS_PER_BATCH: usize = 16;
 pub enum AnalysisError {
     #[error("the device could not return a result: {0}")]
     Device(String),
+    /// The audio itself, when it is decoded as it is analysed.
+    #[error(transparent)]
+    Audio(#[from] crate::audio::AudioError),
 }
 
 /// One clip-length window of a recording and what the model heard in it.
@@ -78,6 +81,53 @@ pub struct Window {
     pub own: std::ops::Range<usize>,
 }
 
+/// Clip-length windows over a recording as it arrives: [`Analyzer::windows`] one chunk at a
+/// time, keeping only the samples from the next window's start on.
+pub struct Windower {
+    clip: usize,
+    hop: usize,
+    /// Samples from `start` on.
+    buffer: Vec<f32>,
+    /// Where the next window starts in the recording.
+    start: usize,
+    received: usize,
+    /// Whether a window was given yet: a recording no longer than a clip gets one, centred.
+    given: bool,
+}
+
+impl Windower {
+    pub fn new(clip: usize) -> Self {
+        Self { clip, hop: (clip / 2).max(1), buffer: Vec::new(), start: 0, received: 0, given: false }
+    }
+
+    /// The next samples; appends the windows now whole to `out`.
+    pub fn push(&mut self, samples: &[f32], out: &mut Vec<Window>) {
+        self.buffer.extend_from_slice(samples);
+        self.received += samples.len();
+        // A window is whole once its clip has arrived; the first also needs one sample more,
+        // which tells a recording longer than a clip (windows every hop) from one that is not
+        // (one centred window).
+        while self.buffer.len() >= self.clip && (self.given || self.received > self.clip) {
+            out.push(Window { start: self.start, samples: self.buffer[..self.clip].to_vec(), own: 0..self.clip });
+            self.given = true;
+            self.buffer.drain(..self.hop.min(self.buffer.len()));
+            self.start += self.hop;
+        }
+    }
+
+    /// The recording has ended: the last window, padded at its end (or the only one, centred).
+    pub fn finish(self, out: &mut Vec<Window>) {
+        if !self.given {
+            let (samples, own) = fit_length_placed(&self.buffer, self.clip);
+            out.push(Window { start: 0, samples, own });
+        } else if self.start + self.clip - self.hop < self.received {
+            // Samples past the last whole window's end remain.
+            let (samples, own) = place(&self.buffer, self.clip, 0);
+            out.push(Window { start: self.start, samples, own });
+        }
+    }
+}
+
 /// A loaded model ready to analyse recordings on one device.
 pub struct Analyzer {
     weights: Weights,
@@ -117,55 +167,81 @@ impl Analyzer {
     /// Clip-length windows over `samples` (at the model rate): one centre-padded clip when the
     /// recording is shorter, else windows every half clip, the last one padded at its end.
     pub fn windows(&self, samples: &[f32]) -> Vec<Window> {
-        let clip = self.weights.sidecar.clip_samples;
-        if samples.len() <= clip {
-            let (samples, own) = fit_length_placed(samples, clip);
-            return vec![Window { start: 0, samples, own }];
-        }
-        let hop = (clip / 2).max(1);
-        let mut out = Vec::new();
-        let mut start = 0;
-        loop {
-            let end = (start + clip).min(samples.len());
-            let (window, own) = place(&samples[start..end], clip, 0);
-            out.push(Window { start, samples: window, own });
-            if end == samples.len() {
-                return out;
-            }
-            start += hop;
-        }
+        let mut windower = Windower::new(self.weights.sidecar.clip_samples);
+        let mut windows = Vec::new();
+        windower.push(samples, &mut windows);
+        windower.finish(&mut windows);
+        windows
     }
 
     /// Probabilities for the whole recording and for each window.
     pub async fn analyse(&self, prepared: &Prepared) -> Result<Analysis, AnalysisError> {
         let windows = self.windows(&prepared.samples);
-        let rate = MODEL_RATE as f32;
-        let clip = self.weights.sidecar.clip_samples as f32;
-        let mut results = Vec::with_capacity(windows.len());
+        let mut scored = Vec::with_capacity(windows.len());
         for batch in windows.chunks(WINDOWS_PER_BATCH) {
-            let features: Vec<Features> =
-                batch.iter().map(|w| self.front_end.placed(&w.samples, w.own.clone())).collect();
-            let logits = self.weights.model.forward(self.batch(&features));
-            let logits = read(logits.into_data_async().await)?;
-            let classes = self.weights.sidecar.labels.len();
-            for (window, row) in batch.iter().zip(logits.chunks_exact(classes)) {
-                let start_seconds = window.start as f32 / rate;
-                let end_seconds = (start_seconds + clip / rate).min(prepared.seconds().max(clip / rate));
-                results.push(WindowResult { start_seconds, end_seconds, probabilities: softmax(row) });
-            }
+            scored.extend(self.score(batch).await?);
         }
+        Ok(self.summary(scored, prepared.samples.len(), prepared.notes.clone()))
+    }
+
+    /// A file's bytes, decoded, prepared and analysed as they are decoded: memory stays at a
+    /// few windows (and the bytes), however long the recording. The answer is
+    /// [`Analyzer::analyse`]'s on [`crate::audio::prepare`]'s samples.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn analyse_bytes(&self, bytes: &[u8]) -> Result<Analysis, AnalysisError> {
+        use crate::audio::{Preparer, decode_with};
+        let mut preparer: Option<Preparer> = None;
+        let mut windower = Windower::new(self.weights.sidecar.clip_samples);
+        let (mut resampled, mut pending, mut scored) = (Vec::new(), Vec::new(), Vec::new());
+        decode_with(bytes, |chunk, channels, rate| {
+            Preparer::feed(&mut preparer, chunk, channels, rate, &mut resampled)?;
+            windower.push(&resampled, &mut pending);
+            resampled.clear();
+            if pending.len() >= WINDOWS_PER_BATCH {
+                scored.extend(block_on(self.score(&pending))?);
+                pending.clear();
+            }
+            Ok::<_, AnalysisError>(())
+        })?;
+        let preparer = preparer.ok_or(crate::audio::AudioError::TooShort { samples: 0 })?;
+        let tail = preparer.finish(Vec::new())?;
+        windower.push(&tail.samples, &mut pending);
+        let total = windower.received;
+        windower.finish(&mut pending);
+        for batch in pending.chunks(WINDOWS_PER_BATCH) {
+            scored.extend(block_on(self.score(batch))?);
+        }
+        Ok(self.summary(scored, total, tail.notes))
+    }
+
+    /// Each window's start and class probabilities, one forward pass for them all.
+    async fn score(&self, batch: &[Window]) -> Result<Vec<(usize, Vec<f32>)>, AnalysisError> {
+        let features: Vec<Features> = batch.iter().map(|w| self.front_end.placed(&w.samples, w.own.clone())).collect();
+        let logits = self.weights.model.forward(self.batch(&features));
+        let logits = read(logits.into_data_async().await)?;
+        let classes = self.weights.sidecar.labels.len();
+        Ok(batch.iter().zip(logits.chunks_exact(classes)).map(|(w, row)| (w.start, softmax(row))).collect())
+    }
+
+    /// The answer for a recording of `samples` samples from its scored windows.
+    fn summary(&self, scored: Vec<(usize, Vec<f32>)>, samples: usize, notes: Vec<String>) -> Analysis {
+        let rate = MODEL_RATE as f32;
+        let clip = self.weights.sidecar.clip_samples as f32 / rate;
+        let seconds = samples as f32 / rate;
         let classes = self.weights.sidecar.labels.len();
         let mut mean = vec![0.0f32; classes];
-        for w in &results {
-            mean.iter_mut().zip(&w.probabilities).for_each(|(m, p)| *m += p / results.len() as f32);
+        for (_, probabilities) in &scored {
+            mean.iter_mut().zip(probabilities).for_each(|(m, p)| *m += p / scored.len() as f32);
         }
-        Ok(Analysis {
-            labels: self.weights.sidecar.labels.clone(),
-            probabilities: mean,
-            windows: results,
-            seconds: prepared.seconds(),
-            notes: prepared.notes.clone(),
-        })
+        let windows = scored
+            .into_iter()
+            .map(|(start, probabilities)| {
+                let start_seconds = start as f32 / rate;
+                let end_seconds = (start_seconds + clip).min(seconds.max(clip));
+                WindowResult { start_seconds, end_seconds, probabilities }
+            })
+            .collect();
+        Analysis { labels: self.weights.sidecar.labels.clone(), probabilities: mean, windows, seconds, notes }
     }
 
     /// The network's inner workings on one window of [`Analyzer::windows`].

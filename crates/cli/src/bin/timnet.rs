@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use npyz::WriterBuilder;
 use timnet::adapt::Settings;
-use timnet::analysis::{Analyzer, block_on};
+use timnet::analysis::Analyzer;
 use timnet::audio::{fit_length, prepare};
 use timnet::burn::prelude::*;
 use timnet::features::{Features, Mfcc};
@@ -250,10 +250,12 @@ fn export(out: &mut Out, weights: &Path, to: &Path, half: bool) -> Result<()> {
     writeln!(out, "wrote {} ({precision:?} precision)", to.display()).context("cannot write the answer")
 }
 
+fn read_file(file: &Path) -> Result<Vec<u8>> {
+    timnet::files::read_regular(file, timnet::files::MAX_AUDIO_BYTES).with_context(|| file.display().to_string())
+}
+
 fn read_audio(file: &Path) -> Result<timnet::audio::Prepared> {
-    let bytes = timnet::files::read_regular(file, timnet::files::MAX_AUDIO_BYTES)
-        .with_context(|| file.display().to_string())?;
-    prepare(&bytes).with_context(|| file.display().to_string())
+    prepare(&read_file(file)?).with_context(|| file.display().to_string())
 }
 
 /// The longest --length: a minute at the feature rate.
@@ -329,7 +331,9 @@ fn predict(out: &mut Out, files: &[PathBuf], model: &Model, json: bool) -> Resul
     let mut reports = Vec::new();
     let mut text = String::new();
     for file in files {
-        let analysis = read_audio(file).and_then(|p| Ok(block_on(analyzer.analyse(&p))?));
+        // Decoded and analysed window by window: an hour of audio needs no more memory than a minute.
+        let analysis = read_file(file)
+            .and_then(|bytes| analyzer.analyse_bytes(&bytes).with_context(|| file.display().to_string()));
         match analysis {
             Ok(a) if json => {
                 reports.push(serde_json::json!({ "file": path_json(file), "top": a.top().0, "analysis": a }))

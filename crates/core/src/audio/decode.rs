@@ -30,18 +30,56 @@ impl Decoded {
 /// decodes as MP3. A stream that breaks off mid-way keeps what was decoded before the break,
 /// as other players do; one that yields nothing is an error.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, AudioError> {
+    let mut samples = Vec::new();
+    let (mut channels, mut sample_rate) = (0, 0);
+    decode_with(bytes, |chunk, c, rate| {
+        samples.extend_from_slice(chunk);
+        (channels, sample_rate) = (c, rate);
+        Ok::<_, AudioError>(())
+    })?;
+    Ok(Decoded { samples, channels, sample_rate })
+}
+
+/// [`decode`], handing each decoded packet to `sink` as it comes (interleaved samples, channels,
+/// rate) instead of gathering them: memory stays at one packet, however long the file. An
+/// error from `sink` stops decoding and is returned.
+pub fn decode_with<E: From<AudioError>>(
+    bytes: &[u8],
+    mut sink: impl FnMut(&[f32], usize, u32) -> Result<(), E>,
+) -> Result<(), E> {
     if bytes.is_empty() {
-        return Err(AudioError::Empty);
+        return Err(AudioError::Empty.into());
     }
     let bytes = tags::checked(bytes)?;
     check_wav_format(bytes)?;
     check_aiff_rate(bytes)?;
-    match decode_container(bytes) {
-        Err(AudioError::NotAudio(why)) => match repair_wav_sizes(bytes) {
-            Some(repaired) => decode_container(&repaired).map_err(|_| AudioError::NotAudio(why)),
-            None => Err(AudioError::NotAudio(why)),
+    match decode_container(bytes, &mut sink) {
+        // Refused before any sample reached the sink: a repaired header may be read instead.
+        Err(Refused::NotAudio(why)) => match repair_wav_sizes(bytes) {
+            Some(repaired) => decode_container(&repaired, &mut sink).map_err(|e| match e {
+                Refused::NotAudio(_) => AudioError::NotAudio(why).into(),
+                Refused::Other(e) => e,
+            }),
+            None => Err(AudioError::NotAudio(why).into()),
         },
-        other => other,
+        Err(Refused::Other(e)) => Err(e),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// Why [`decode_container`] stopped: the container was not recognised (nothing was decoded),
+/// or anything else.
+enum Refused<E> {
+    NotAudio(String),
+    Other(E),
+}
+
+impl<E: From<AudioError>> From<AudioError> for Refused<E> {
+    fn from(e: AudioError) -> Self {
+        match e {
+            AudioError::NotAudio(why) => Refused::NotAudio(why),
+            other => Refused::Other(other.into()),
+        }
     }
 }
 
@@ -143,7 +181,10 @@ fn extended_to_hz(b: [u8; 10]) -> u32 {
     (mantissa as f64 * 2f64.powi(shift / 2) * 2f64.powi(shift - shift / 2)) as u32
 }
 
-fn decode_container(bytes: &[u8]) -> Result<Decoded, AudioError> {
+fn decode_container<E: From<AudioError>>(
+    bytes: &[u8],
+    sink: &mut impl FnMut(&[f32], usize, u32) -> Result<(), E>,
+) -> Result<(), Refused<E>> {
     let source = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), Default::default());
     let probed = symphonia::default::get_probe()
         .format(&Hint::new(), source, &FormatOptions::default(), &MetadataOptions::default())
@@ -156,9 +197,8 @@ fn decode_container(bytes: &[u8]) -> Result<Decoded, AudioError> {
         .make(&params, &DecoderOptions::default())
         .map_err(|e| AudioError::NotAudio(describe(e)))?;
 
-    let mut samples = Vec::new();
-    let mut channels = params.channels.map(|c| c.count()).unwrap_or(0);
-    let mut sample_rate = params.sample_rate.unwrap_or(0);
+    let mut decoded = 0;
+    let mut interleaved: Option<SampleBuffer<f32>> = None;
     let mut last_error = None;
     loop {
         let packet = match format.next_packet() {
@@ -175,14 +215,24 @@ fn decode_container(bytes: &[u8]) -> Result<Decoded, AudioError> {
         match decoder.decode(&packet) {
             Ok(buffer) => {
                 let spec = *buffer.spec();
-                channels = spec.channels.count();
-                sample_rate = spec.rate;
+                let (channels, sample_rate) = (spec.channels.count(), spec.rate);
                 if buffer.frames() == 0 {
                     continue;
                 }
-                let mut interleaved = SampleBuffer::<f32>::new(buffer.capacity() as u64, spec);
-                interleaved.copy_interleaved_ref(buffer);
-                samples.extend_from_slice(interleaved.samples());
+                if channels == 0 {
+                    return Err(AudioError::NoChannels.into());
+                }
+                if sample_rate == 0 {
+                    return Err(AudioError::UnknownSampleRate.into());
+                }
+                // One buffer for every packet, made again only when a packet is larger.
+                let converted = match interleaved.take() {
+                    Some(kept) if kept.capacity() >= buffer.capacity() * channels => interleaved.insert(kept),
+                    _ => interleaved.insert(SampleBuffer::<f32>::new(buffer.capacity() as u64, spec)),
+                };
+                converted.copy_interleaved_ref(buffer);
+                decoded += converted.samples().len();
+                sink(converted.samples(), channels, sample_rate).map_err(Refused::Other)?;
             }
             // A damaged packet is skipped, as players do; the rest of the stream still counts.
             Err(SymphoniaError::DecodeError(e)) => last_error = Some(e.to_string()),
@@ -193,19 +243,14 @@ fn decode_container(bytes: &[u8]) -> Result<Decoded, AudioError> {
             }
         }
     }
-    if samples.is_empty() {
+    if decoded == 0 {
         return Err(match last_error {
             Some(e) => AudioError::Corrupt(e),
             None => AudioError::TooShort { samples: 0 },
-        });
+        }
+        .into());
     }
-    if channels == 0 {
-        return Err(AudioError::NoChannels);
-    }
-    if sample_rate == 0 {
-        return Err(AudioError::UnknownSampleRate);
-    }
-    Ok(Decoded { samples, channels, sample_rate })
+    Ok(())
 }
 
 fn describe(error: SymphoniaError) -> String {

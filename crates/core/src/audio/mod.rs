@@ -8,15 +8,17 @@
 mod decode;
 mod error;
 mod length;
+mod prepare;
 mod resample;
 mod tags;
 mod vorbis_setup;
 mod wav;
 
-pub use decode::{Decoded, decode};
+pub use decode::{Decoded, decode, decode_with};
 pub use error::AudioError;
 pub use length::{fit_length, fit_length_placed, place};
-pub use resample::{KAISER_BEST, KAISER_BEST_V022, SincFilter, resample, resample_with};
+pub use prepare::{Preparer, prepare, prepare_samples};
+pub use resample::{KAISER_BEST, KAISER_BEST_V022, Resampler, SincFilter, resample, resample_with};
 pub use wav::encode_wav;
 
 /// The rate every feature is computed at (librosa's default, and the paper's).
@@ -27,7 +29,7 @@ pub const MODEL_RATE: u32 = 22_050;
 pub const SOURCE_RATES: std::ops::RangeInclusive<u32> = 1_000..=768_000;
 
 /// A peak below -60 dBFS holds no audible speech.
-const SILENCE_PEAK: f32 = 1e-3;
+pub(crate) const SILENCE_PEAK: f32 = 1e-3;
 
 /// Below this many seconds an answer is flagged as doubtful: there is little speech to hear.
 pub const SHORT_CLIP_SECONDS: f32 = 0.5;
@@ -60,66 +62,6 @@ impl Prepared {
     pub fn seconds(&self) -> f32 {
         self.samples.len() as f32 / MODEL_RATE as f32
     }
-}
-
-/// Decode a file's bytes and bring them to mono at [`MODEL_RATE`].
-pub fn prepare(bytes: &[u8]) -> Result<Prepared, AudioError> {
-    let decoded = decode(bytes)?;
-    prepare_samples(&decoded.samples, decoded.channels, decoded.sample_rate)
-}
-
-/// Bring interleaved samples at any rate to mono at [`MODEL_RATE`], checking them on the way.
-pub fn prepare_samples(interleaved: &[f32], channels: usize, rate: u32) -> Result<Prepared, AudioError> {
-    if channels == 0 {
-        return Err(AudioError::NoChannels);
-    }
-    if !SOURCE_RATES.contains(&rate) {
-        return Err(AudioError::BadSampleRate(rate));
-    }
-    if let Some(position) = interleaved.iter().position(|s| !s.is_finite()) {
-        let value = interleaved[position];
-        return Err(if value.is_nan() {
-            AudioError::NanSamples { position: position / channels }
-        } else {
-            AudioError::InfiniteSamples { position: position / channels }
-        });
-    }
-    let mut mono = to_mono(interleaved, channels);
-    if mono.len() < 2 {
-        return Err(AudioError::TooShort { samples: mono.len() });
-    }
-    let mut notes = Vec::new();
-    let seconds = mono.len() as f32 / rate as f32;
-    if seconds < SHORT_CLIP_SECONDS {
-        notes.push(format!(
-            "The clip lasts only {:.0} ms; it was padded with silence, so the answer is doubtful.",
-            seconds * 1000.0
-        ));
-    }
-    let peak = mono.iter().fold(0.0f32, |m, s| m.max(s.abs()));
-    if peak < SILENCE_PEAK {
-        let dbfs = if peak > 0.0 { format!("{:.0} dBFS", 20.0 * peak.log10()) } else { "digital silence".into() };
-        notes.push(format!(
-            "No speech detected: the clip is silent or nearly so (peak {dbfs}); the emotion shown means nothing."
-        ));
-    } else if peak > 1.0 {
-        // Float files can hold values past full scale. Playback clips them, and so do we: a
-        // value near f32::MAX squared in the spectrum is infinite, and the answer NaN.
-        mono.iter_mut().for_each(|s| *s = s.clamp(-1.0, 1.0));
-        notes.push(format!(
-            "The samples go beyond full scale (peak {peak:.3e}); they were clipped to it, so the recording is distorted."
-        ));
-    } else {
-        let clipped = mono.iter().filter(|s| s.abs() >= 0.999).count();
-        if clipped * 100 > mono.len() {
-            notes.push(format!(
-                "{:.1}% of the samples are clipped at full scale; the recording is distorted.",
-                100.0 * clipped as f32 / mono.len() as f32
-            ));
-        }
-    }
-    let samples = resample(&mono, rate, MODEL_RATE);
-    Ok(Prepared { samples, source_rate: rate, source_channels: channels, notes })
 }
 
 #[cfg(test)]

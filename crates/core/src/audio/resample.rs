@@ -51,49 +51,144 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Vec<f32> {
     resample_with(x, from, to, &KAISER_BEST)
 }
 
-/// [`resample`] with a chosen filter.
-pub fn resample_with(x: &[f32], from: u32, to: u32, filter: &SincFilter) -> Vec<f32> {
-    if from == to || x.is_empty() {
-        return x.to_vec();
-    }
-    let ratio = to as f64 / from as f64;
-    // resampy makes int(n * to / from) samples; librosa then zero-pads to ceil(n * ratio).
-    let n_out = (x.len() as u64 * to as u64 / from as u64) as usize;
-    let n_final = (x.len() as f64 * ratio).ceil() as usize;
-    let (from, to) = (from as u64, to as u64);
-    // Output t sits at input time t·from/to; its fractional part, and so its taps, repeat
-    // every to/gcd outputs. Each distinct position gets its taps once, then every output is
-    // two dot products (resampy interpolates the table afresh for every tap).
-    let period = to / gcd(from, to);
-    let frac = |t: u64| (t * from % to) as f64 / to as f64;
-    // Odd rates (a period near 22,050 with long downsampling filters) would need a large
-    // table: those compute each output's taps as they go.
-    let taps = 2.0 * filter.zeros as f64 / ratio.min(1.0);
-    let table = if period as f64 * taps <= (1 << 22) as f64 {
-        (0..period.min(n_out as u64)).map(|p| Phase::new(filter, ratio, frac(p))).collect()
-    } else {
-        Vec::new()
-    };
-    let xs: Vec<f64> = x.iter().map(|&v| v as f64).collect();
-    let mut y = vec![0.0f32; n_final];
-    let mut scratch = None;
-    for (t, out) in y.iter_mut().take(n_out).enumerate() {
-        let n = (t as u64 * from / to) as usize;
-        let phase = match table.get((t as u64 % period) as usize) {
-            Some(phase) => phase,
-            None => scratch.insert(Phase::new(filter, ratio, frac(t as u64))),
-        };
-        // Left wing: x[n], x[n-1], ... (the taps are stored reversed); right: x[n+1], ...
-        let left = phase.left.len().min(n + 1);
-        let right = phase.right.len().min(xs.len() - n - 1);
-        let acc = dot(&phase.left[phase.left.len() - left..], &xs[n + 1 - left..=n])
-            + dot(&phase.right[..right], &xs[n + 1..n + 1 + right]);
-        *out = acc as f32;
-    }
+/// [`resample`] with a chosen filter: the whole signal as one chunk of a [`Resampler`].
+pub fn resample_with(x: &[f32], from: u32, to: u32, filter: &'static SincFilter) -> Vec<f32> {
+    let mut resampler = Resampler::with_filter(from, to, filter);
+    let mut y = Vec::with_capacity((x.len() as f64 * to as f64 / from as f64).ceil() as usize);
+    resampler.push(x, &mut y);
+    resampler.finish(&mut y);
     y
 }
 
+/// Resampling as the audio arrives, chunk by chunk: it keeps the inputs the filter still needs
+/// and gives each output as soon as its taps have all arrived. The outputs are those of
+/// [`resample`] on the whole signal, bit for bit, whatever the chunks (each is the same sums
+/// in the same order), and memory stays at one filter's width.
+pub struct Resampler {
+    from: u64,
+    to: u64,
+    filter: &'static SincFilter,
+    ratio: f64,
+    /// Outputs repeat their tap positions every `period` outputs.
+    period: u64,
+    /// The taps of each position in a period, or none where the table would be too large
+    /// (odd rates with long downsampling filters): those are computed per output.
+    table: Vec<Phase>,
+    /// The longest left wing: how far back an output reaches.
+    reach: usize,
+    /// Input samples from `offset` on.
+    history: Vec<f64>,
+    offset: usize,
+    received: usize,
+    /// The next output's index.
+    next: u64,
+}
+
+impl Resampler {
+    /// From `from` Hz to `to` Hz with [`KAISER_BEST`].
+    pub fn new(from: u32, to: u32) -> Self {
+        Self::with_filter(from, to, &KAISER_BEST)
+    }
+
+    pub fn with_filter(from: u32, to: u32, filter: &'static SincFilter) -> Self {
+        let ratio = to as f64 / from as f64;
+        let (from, to) = (from as u64, to as u64);
+        let period = to / gcd(from, to);
+        // Odd rates (a period near 22,050 with long downsampling filters) would need a large
+        // table: those compute each output's taps as they go.
+        let taps = 2.0 * filter.zeros as f64 / ratio.min(1.0);
+        let table: Vec<Phase> = if from != to && period as f64 * taps <= (1 << 22) as f64 {
+            (0..period).map(|p| Phase::new(filter, ratio, fraction(p, from, to))).collect()
+        } else {
+            Vec::new()
+        };
+        let reach = match table.iter().map(|p| p.left.len()).max() {
+            Some(most) => most,
+            // The widest wing any position can have: the whole half window, stepped.
+            None => filter.zeros * filter.precision / ((ratio.min(1.0) * filter.precision as f64) as usize).max(1) + 1,
+        };
+        Self { from, to, filter, ratio, period, table, reach, history: Vec::new(), offset: 0, received: 0, next: 0 }
+    }
+
+    /// Take the next chunk of input; append the outputs now complete to `out`.
+    pub fn push(&mut self, chunk: &[f32], out: &mut Vec<f32>) {
+        if self.from == self.to {
+            out.extend_from_slice(chunk);
+            return;
+        }
+        self.history.extend(chunk.iter().map(|&v| v as f64));
+        self.received += chunk.len();
+        // Outputs below this count exist whatever else arrives (librosa's int(n * to / from)).
+        let surely = self.received as u64 * self.to / self.from;
+        while self.next < surely {
+            let (n, phase) = self.position(self.next);
+            if n + 1 + phase.right.len() > self.received {
+                break;
+            }
+            let y = self.output(n, &phase, phase.right.len());
+            out.push(y);
+            self.next += 1;
+        }
+        self.forget();
+    }
+
+    /// The input has ended: append the remaining outputs, and the zeros librosa pads to
+    /// `ceil(len * to / from)` samples.
+    pub fn finish(mut self, out: &mut Vec<f32>) {
+        if self.from == self.to {
+            return;
+        }
+        let n_out = self.received as u64 * self.to / self.from;
+        while self.next < n_out {
+            let (n, phase) = self.position(self.next);
+            let right = phase.right.len().min(self.received - n - 1);
+            let y = self.output(n, &phase, right);
+            out.push(y);
+            self.next += 1;
+        }
+        let n_final = (self.received as f64 * self.ratio).ceil() as u64;
+        out.extend((n_out..n_final).map(|_| 0.0));
+    }
+
+    /// Where output `t` sits: the input sample at or before it, and its taps.
+    fn position(&self, t: u64) -> (usize, std::borrow::Cow<'_, Phase>) {
+        let n = (t * self.from / self.to) as usize;
+        let phase = match self.table.get((t % self.period) as usize) {
+            Some(phase) => std::borrow::Cow::Borrowed(phase),
+            None => std::borrow::Cow::Owned(Phase::new(self.filter, self.ratio, fraction(t, self.from, self.to))),
+        };
+        (n, phase)
+    }
+
+    /// Output at input position `n` with `right` taps of the right wing.
+    fn output(&self, n: usize, phase: &Phase, right: usize) -> f32 {
+        // Left wing: x[n], x[n-1], ... (the taps are stored reversed); right: x[n+1], ...
+        let left = phase.left.len().min(n + 1);
+        let at = |i: usize| i - self.offset;
+        let acc = dot(&phase.left[phase.left.len() - left..], &self.history[at(n + 1 - left)..=at(n)])
+            + dot(&phase.right[..right], &self.history[at(n + 1)..at(n + 1 + right)]);
+        acc as f32
+    }
+
+    /// Drop the inputs no later output reaches.
+    fn forget(&mut self) {
+        let n = (self.next * self.from / self.to) as usize;
+        let keep_from = (n + 1).saturating_sub(self.reach).max(self.offset);
+        // Drained in steps, not per chunk, so that small chunks do not move the history each time.
+        if keep_from - self.offset >= self.history.len() / 2 && keep_from > self.offset {
+            self.history.drain(..keep_from - self.offset);
+            self.offset = keep_from;
+        }
+    }
+}
+
+/// Where output `t` falls between two inputs, in [0, 1).
+fn fraction(t: u64, from: u64, to: u64) -> f64 {
+    (t * from % to) as f64 / to as f64
+}
+
 /// The filter taps for one fractional input position.
+#[derive(Clone)]
 struct Phase {
     /// Taps for x[n - i], stored from the farthest (i = len-1) to x[n] itself.
     left: Vec<f64>,
@@ -216,6 +311,46 @@ mod tests {
             let want = (2.0 * std::f64::consts::PI * 440.0 * i as f64 / 22_050.0).sin() as f32;
             assert!((y - want).abs() < 1e-3, "sample {i}: {y} vs {want}");
         }
+    }
+
+    #[test]
+    fn streaming_equals_the_whole_signal_at_every_chunk_size() {
+        // A seeded noise-like signal: every tap matters.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let x: Vec<f32> = (0..20_011)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect();
+        for from in [8_000, 16_000, 44_100, 48_000, 11_025, 12_345] {
+            let whole = resample(&x, from, 22_050);
+            for chunk in [1, 2, 7, 64, 100, 1_000, 4_099, 20_011] {
+                let mut resampler = Resampler::new(from, 22_050);
+                let mut streamed = Vec::new();
+                for part in x.chunks(chunk) {
+                    resampler.push(part, &mut streamed);
+                }
+                resampler.finish(&mut streamed);
+                assert_eq!(streamed.len(), whole.len(), "{from} Hz in chunks of {chunk}");
+                let worst = streamed.iter().zip(&whole).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+                assert!(worst <= 1e-6, "{from} Hz in chunks of {chunk}: {worst}");
+            }
+        }
+    }
+
+    #[test]
+    fn streaming_memory_stays_at_the_filter_width() {
+        let mut resampler = Resampler::new(16_000, 22_050);
+        let mut out = Vec::new();
+        for _ in 0..1_000 {
+            resampler.push(&[0.25; 1_600], &mut out);
+            out.clear();
+        }
+        // 1.6 million samples in; the history holds about two filter widths.
+        assert!(resampler.history.len() < 8 * resampler.reach + 2 * 1_600, "{}", resampler.history.len());
     }
 
     #[test]

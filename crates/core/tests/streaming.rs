@@ -1,0 +1,106 @@
+//! A file analysed as it is decoded gives the answer of the same file decoded whole, and the
+//! windows of a recording that arrives in chunks are those of the whole recording.
+
+use timnet::analysis::{Analyzer, Window, Windower, block_on};
+use timnet::audio::{encode_wav, prepare};
+use timnet::burn::prelude::Device;
+use timnet_testkit::{fixture_bytes, shipped_weights};
+
+/// A voiced-like test signal: a few harmonics of a gliding pitch, with a seeded noise floor.
+fn signal(seconds: f32, rate: u32, channels: usize) -> Vec<f32> {
+    let n = (seconds * rate as f32) as usize;
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n)
+        .flat_map(|i| {
+            let t = i as f32 / rate as f32;
+            let f0 = 120.0 + 40.0 * (0.7 * t).sin();
+            let voiced: f32 = (1..5).map(|h| (std::f32::consts::TAU * f0 * h as f32 * t).sin() / h as f32).sum();
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let noise = ((state >> 41) as f32 / (1u64 << 23) as f32 - 0.5) * 0.02;
+            let sample = 0.2 * voiced + noise;
+            (0..channels).map(move |c| sample * (1.0 - 0.3 * c as f32))
+        })
+        .collect()
+}
+
+#[test]
+fn a_file_analysed_as_it_is_decoded_equals_the_whole_file() {
+    let analyzer = Analyzer::new(shipped_weights(&Device::flex()), Device::flex());
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("EmoDB utterance", fixture_bytes!("corpus/emodb_03a01Wa.wav").to_vec()),
+        ("CASIA utterance", fixture_bytes!("corpus/casia_angry_201.wav").to_vec()),
+        ("stereo 48 kHz tone", fixture_bytes!("tone_48000_stereo.wav").to_vec()),
+        ("MP3", fixture_bytes!("tone_16000.mp3").to_vec()),
+        ("20 s stereo at 44.1 kHz", encode_wav(&signal(20.0, 44_100, 2), 2, 44_100)),
+        ("0.3 s at 8 kHz", encode_wav(&signal(0.3, 8_000, 1), 1, 8_000)),
+    ];
+    for (name, bytes) in files {
+        let whole = block_on(analyzer.analyse(&prepare(&bytes).unwrap())).unwrap();
+        let streamed = analyzer.analyse_bytes(&bytes).unwrap();
+        assert_eq!(streamed.windows.len(), whole.windows.len(), "{name}");
+        assert_eq!(streamed.notes, whole.notes, "{name}");
+        assert!((streamed.seconds - whole.seconds).abs() < 1e-6, "{name}");
+        for (a, b) in streamed.windows.iter().zip(&whole.windows) {
+            assert_eq!((a.start_seconds, a.end_seconds), (b.start_seconds, b.end_seconds), "{name}");
+            let worst = a.probabilities.iter().zip(&b.probabilities).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+            assert!(worst <= 1e-6, "{name}: a window's probabilities differ by {worst}");
+        }
+        println!("{name}: {} window(s), top {:?}", streamed.windows.len(), streamed.top());
+    }
+}
+
+#[test]
+fn broken_files_get_the_same_words_either_way() {
+    let analyzer = Analyzer::new(shipped_weights(&Device::flex()), Device::flex());
+    for case in timnet_testkit::hostile::cases() {
+        if let Err(whole) = prepare(&case.bytes) {
+            let streamed = analyzer.analyse_bytes(&case.bytes).unwrap_err();
+            assert_eq!(streamed.to_string(), whole.to_string(), "{}", case.name);
+        }
+    }
+}
+
+/// The windows as the analysis made them before it streamed: one centred clip for a recording
+/// no longer than a clip, else one every half clip, the last padded at its end.
+fn reference(len: usize, clip: usize) -> Vec<(usize, std::ops::Range<usize>)> {
+    if len <= clip {
+        let left = (clip - len) / 2;
+        return vec![(0, left..left + len)];
+    }
+    let hop = (clip / 2).max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    loop {
+        let end = (start + clip).min(len);
+        out.push((start, 0..end - start));
+        if end == len {
+            return out;
+        }
+        start += hop;
+    }
+}
+
+#[test]
+fn windows_are_the_same_whatever_the_chunks() {
+    let clip = 10;
+    for len in 1..60 {
+        let samples: Vec<f32> = (0..len).map(|i| i as f32 + 1.0).collect();
+        for chunk in [1, 3, 10, 11, 64] {
+            let mut windower = Windower::new(clip);
+            let mut windows: Vec<Window> = Vec::new();
+            for part in samples.chunks(chunk) {
+                windower.push(part, &mut windows);
+            }
+            windower.finish(&mut windows);
+            let got: Vec<(usize, std::ops::Range<usize>)> = windows.iter().map(|w| (w.start, w.own.clone())).collect();
+            assert_eq!(got, reference(len, clip), "{len} samples in chunks of {chunk}");
+            for w in &windows {
+                // The window's own samples are the recording's, from its start on.
+                let own = &w.samples[w.own.clone()];
+                let expected = if len <= clip { &samples[..] } else { &samples[w.start..w.start + own.len()] };
+                assert_eq!(own, expected, "{len} samples in chunks of {chunk}, window at {}", w.start);
+                assert!(w.samples.iter().enumerate().all(|(i, &s)| w.own.contains(&i) || s == 0.0));
+            }
+        }
+    }
+}
