@@ -4,10 +4,12 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::Arc;
 
 use timnet::analysis::Analyzer;
 use timnet::burn::prelude::Device;
-use timnet::weights::{Sidecar, Weights, shipped::Shipped};
+use timnet::weights::shipped::{Shipped, served_record_path};
+use timnet::weights::{Sidecar, Weights};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -43,6 +45,8 @@ pub enum Preference {
 pub struct Engine {
     /// The shipped model it was started with (an adapted model keeps its base's).
     pub model: &'static Shipped,
+    /// That model's record, as compiled in or fetched: adapting to a voice starts from it.
+    pub record: Arc<[u8]>,
     pub analyzer: Analyzer,
     pub backend: Backend,
     /// Why this backend runs: WebGPU missing or failed, or the two timed against each other.
@@ -57,56 +61,87 @@ impl Engine {
     /// The same device and backend running other weights (a model adapted to a voice).
     pub fn with_weights(&self, weights: Weights) -> Engine {
         let analyzer = Analyzer::new(weights, self.analyzer.device().clone());
-        Engine { model: self.model, analyzer, backend: self.backend, note: self.note.clone() }
+        Engine {
+            model: self.model,
+            record: self.record.clone(),
+            analyzer,
+            backend: self.backend,
+            note: self.note.clone(),
+        }
     }
 
-    /// Start `model` on the best device available, reporting each stage through `progress`.
+    /// Start `model`, whose record is `record` (see [`record`]), on the best device available,
+    /// reporting each stage through `progress`.
     pub async fn start(
         model: &'static Shipped,
+        record: Arc<[u8]>,
         preference: Preference,
         progress: impl Fn(&str),
     ) -> Result<Engine, PageError> {
+        let engine = |analyzer, backend, note| Engine { model, record: record.clone(), analyzer, backend, note };
+        let on_cpu = async |note: String| {
+            progress("Loading the model on the CPU…");
+            Ok::<_, PageError>(engine(start_on_cpu(model, &record).await?, Backend::Cpu, Some(note)))
+        };
         if preference == Preference::Cpu {
-            return Self::on_cpu(model, "The CPU was asked for (?cpu in the address).".into(), &progress).await;
+            return on_cpu("The CPU was asked for (?cpu in the address).".into()).await;
         }
         progress("Looking for WebGPU…");
         if let Err(why) = webgpu_adapter().await {
-            return Self::on_cpu(model, format!("{why}; running on the CPU."), &progress).await;
+            return on_cpu(format!("{why}; running on the CPU.")).await;
         }
         progress("Starting WebGPU and compiling shaders…");
-        let gpu = match start_on_gpu(model).await {
+        let gpu = match start_on_gpu(model, &record).await {
             Ok(gpu) => gpu,
-            Err(e) => {
-                return Self::on_cpu(model, format!("WebGPU failed ({e}); running on the CPU instead."), &progress)
-                    .await;
-            }
+            Err(e) => return on_cpu(format!("WebGPU failed ({e}); running on the CPU instead.")).await,
         };
         if preference == Preference::Gpu {
-            return Ok(Engine { model, analyzer: gpu, backend: Backend::WebGpu, note: None });
+            return Ok(engine(gpu, Backend::WebGpu, None));
         }
         progress("Timing WebGPU against the CPU…");
-        let on_cpu = start_on_cpu(model).await?;
+        let on_cpu = start_on_cpu(model, &record).await?;
         let (gpu_ms, cpu_ms) = (milliseconds_per_clip(&gpu).await?, milliseconds_per_clip(&on_cpu).await?);
         Ok(if gpu_ms <= cpu_ms {
             let note = format!("WebGPU takes {gpu_ms:.0} ms per clip here, the CPU {cpu_ms:.0} ms.");
-            Engine { model, analyzer: gpu, backend: Backend::WebGpu, note: Some(note) }
+            engine(gpu, Backend::WebGpu, Some(note))
         } else {
             let note = format!(
                 "This browser's WebGPU adapter takes {gpu_ms:.0} ms per clip and the CPU {cpu_ms:.0} ms \
                  (a software adapter?); running on the CPU, which is faster here."
             );
-            Engine { model, analyzer: on_cpu, backend: Backend::Cpu, note: Some(note) }
+            engine(on_cpu, Backend::Cpu, Some(note))
         })
-    }
-
-    async fn on_cpu(model: &'static Shipped, note: String, progress: &impl Fn(&str)) -> Result<Engine, PageError> {
-        progress("Loading the model on the CPU…");
-        Ok(Engine { model, analyzer: start_on_cpu(model).await?, backend: Backend::Cpu, note: Some(note) })
     }
 }
 
-async fn start_on_cpu(model: &'static Shipped) -> Result<Analyzer, PageError> {
-    let analyzer = load(model, Device::flex())?;
+/// A shipped model's record: compiled into the page (the default model), or fetched from the
+/// page's own origin (`models/NAME/model.bpk`, copied there by the build) and checked against
+/// the SHA-256 its compiled-in sidecar names when it is loaded.
+pub async fn record(model: &'static Shipped) -> Result<Arc<[u8]>, PageError> {
+    if let Some(bytes) = model.record {
+        return Ok(bytes.into());
+    }
+    let path = served_record_path(model);
+    let failed = |why: String| PageError::ModelFile { model: model.name, path: path.clone(), why };
+    let window = web_sys::window().ok_or_else(|| failed("the page has no window".into()))?;
+    let response = JsFuture::from(window.fetch_with_str(&path)).await.map_err(|e| failed(describe(e)))?;
+    let response: web_sys::Response =
+        response.dyn_into().map_err(|_| failed("the answer was not a response".into()))?;
+    if !response.ok() {
+        return Err(failed(format!("the server answered {} {}", response.status(), response.status_text())));
+    }
+    let buffer = response.array_buffer().map_err(|e| failed(describe(e)))?;
+    let buffer = JsFuture::from(buffer).await.map_err(|e| failed(describe(e)))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec().into())
+}
+
+/// A browser exception, as text.
+fn describe(error: JsValue) -> String {
+    PageError::browser(error).to_string()
+}
+
+async fn start_on_cpu(model: &'static Shipped, record: &[u8]) -> Result<Analyzer, PageError> {
+    let analyzer = load(model, record, Device::flex())?;
     warm_up(&analyzer).await?;
     Ok(analyzer)
 }
@@ -121,9 +156,8 @@ async fn milliseconds_per_clip(analyzer: &Analyzer) -> Result<f64, PageError> {
     Ok(performance.now() - start)
 }
 
-fn load(model: &'static Shipped, device: Device) -> Result<Analyzer, PageError> {
-    // Embedded in the library, so the page needs no request beyond its own files.
-    let weights = Weights::from_shipped(model, &device)?;
+fn load(model: &'static Shipped, record: &[u8], device: Device) -> Result<Analyzer, PageError> {
+    let weights = Weights::from_bytes(model.sidecar, record, &device)?;
     Ok(Analyzer::new(weights, device))
 }
 
@@ -140,7 +174,7 @@ thread_local! {
     static GPU: RefCell<Option<Device>> = const { RefCell::new(None) };
 }
 
-async fn start_on_gpu(model: &'static Shipped) -> Result<Analyzer, PageError> {
+async fn start_on_gpu(model: &'static Shipped, record: &[u8]) -> Result<Analyzer, PageError> {
     let device = match GPU.with(|gpu| gpu.borrow().clone()) {
         Some(device) => device,
         None => {
@@ -149,7 +183,7 @@ async fn start_on_gpu(model: &'static Shipped) -> Result<Analyzer, PageError> {
             device
         }
     };
-    let analyzer = load(model, device)?;
+    let analyzer = load(model, record, device)?;
     warm_up(&analyzer).await?;
     Ok(analyzer)
 }

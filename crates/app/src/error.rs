@@ -28,6 +28,9 @@ pub enum PageError {
     NoWebGpu(&'static str),
     #[error("WebGPU could not start: {0}")]
     Gpu(String),
+    /// A shipped model's record could not be fetched from the page's origin.
+    #[error("the {model} model's weights could not be loaded from {path}: {why}")]
+    ModelFile { model: &'static str, path: String, why: String },
     #[error("the device returned non-finite numbers")]
     NonFinite,
     /// Something the browser refused, in its own words.

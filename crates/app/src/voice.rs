@@ -71,12 +71,12 @@ impl Personal {
 }
 
 /// Adapt `engine`'s model to `takes` with the default settings. The adapted copy is made on
-/// the CPU from the shipped files (a GPU's weights cannot be read back synchronously), so it is
-/// the same copy whichever backend runs it.
+/// the CPU from the model's record (a GPU's weights cannot be read back synchronously), so it
+/// is the same copy whichever backend runs it.
 pub async fn adapt(engine: &Engine, takes: &[Take]) -> Result<Outcome, PageError> {
     let settings = Settings::default();
     let device = Device::flex();
-    let base = Analyzer::new(Weights::from_shipped(engine.model, &device)?, device);
+    let base = Analyzer::new(Weights::from_bytes(engine.model.sidecar, &engine.record, &device)?, device);
     let start = base.head().await?;
     let head = adapt_head(&start, takes, &settings);
     let (before, after) = leave_one_out(&start, takes, &settings);

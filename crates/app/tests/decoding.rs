@@ -4,7 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use timnet_app::audio_in::prepare_file;
-use timnet_app::engine::{Engine, Preference};
+use timnet_app::engine::{Engine, Preference, record};
 use timnet_testkit::hostile::{self, Case, Expect};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -12,8 +12,14 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 async fn every_hostile_or_unusual_file_gets_a_sane_answer_in_the_page() {
-    let engine =
-        Engine::start(timnet::weights::shipped::DEFAULT, Preference::Cpu, |_| {}).await.expect("the engine starts");
+    let engine = Engine::start(
+        timnet::weights::shipped::DEFAULT,
+        record(timnet::weights::shipped::DEFAULT).await.expect("the record"),
+        Preference::Cpu,
+        |_| {},
+    )
+    .await
+    .expect("the engine starts");
     for Case { name, bytes, expect } in hostile::cases() {
         let prepared = prepare_file(&bytes).await;
         match expect {

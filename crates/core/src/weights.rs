@@ -27,7 +27,15 @@ pub mod shipped {
         /// What it was trained on, in a few words.
         pub summary: &'static str,
         pub sidecar: &'static str,
-        pub record: &'static [u8],
+        /// The record's bytes where they are compiled in; `None` where only the sidecar is (the
+        /// page, which embeds the default alone to stay small and fetches the others from its
+        /// own origin, checked against the sidecar's SHA-256).
+        pub record: Option<&'static [u8]>,
+    }
+
+    /// The file a shipped record is served as, beside the page: `models/NAME/model.bpk`.
+    pub fn served_record_path(model: &Shipped) -> String {
+        format!("models/{}/{}", model.name, super::RECORD_FILE)
     }
 
     /// The paper's model: EmoDB, seven acted German emotions.
@@ -36,8 +44,12 @@ pub mod shipped {
         dir: "model-weights/emodb",
         summary: "EmoDB (10 German actors, 7 emotions): the paper's model",
         sidecar: include_str!("../../../model-weights/emodb/model.json"),
-        record: include_bytes!("../../../model-weights/emodb/model.bpk"),
+        record: EMODB_RECORD,
     };
+    #[cfg(feature = "all-models")]
+    const EMODB_RECORD: Option<&[u8]> = Some(include_bytes!("../../../model-weights/emodb/model.bpk"));
+    #[cfg(not(feature = "all-models"))]
+    const EMODB_RECORD: Option<&[u8]> = None;
 
     /// The default: six corpora in six languages, five emotions, for voices it has not heard.
     pub const MIX: Shipped = Shipped {
@@ -45,7 +57,7 @@ pub mod shipped {
         dir: "model-weights/mix",
         summary: "six corpora, six languages (German, Mandarin, English, Polish, Amharic), 5 emotions",
         sidecar: include_str!("../../../model-weights/mix/model.json"),
-        record: include_bytes!("../../../model-weights/mix/model.bpk"),
+        record: Some(include_bytes!("../../../model-weights/mix/model.bpk")),
     };
 
     /// Every shipped model, the default first.
@@ -80,6 +92,8 @@ pub enum WeightsError {
     Mismatch(String),
     #[error("{path}: {message}")]
     Io { path: String, message: String },
+    #[error("the {0} model's weights are not built into this program (load its files from {1})")]
+    NotEmbedded(&'static str, &'static str),
 }
 
 /// How a record stores its numbers. Half precision halves the file (the page ships it, since
@@ -231,7 +245,8 @@ impl Weights {
 
     /// One of the shipped models.
     pub fn from_shipped(model: &shipped::Shipped, device: &Device) -> Result<Self, WeightsError> {
-        Self::from_bytes(model.sidecar, model.record, device)
+        let record = model.record.ok_or(WeightsError::NotEmbedded(model.name, model.dir))?;
+        Self::from_bytes(model.sidecar, record, device)
     }
 
     /// Load from the sidecar's text and the record's bytes (no filesystem: works in the browser).

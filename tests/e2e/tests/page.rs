@@ -300,11 +300,16 @@ async fn exercise(visit: &Visit, wav: &Path) -> WebDriverResult<()> {
     let bars = driver.find_all(By::XPath("(//li[@data-testid='entry'])[3]//*[@class='prob']")).await?;
     assert_eq!(bars.len(), 7, "one bar per emotion of the EmoDB model");
 
-    assert_private(driver, origin).await
+    // The page embeds only the default model; the EmoDB record came from the page's own
+    // origin when it was picked.
+    let urls = assert_private(driver, origin).await?;
+    let served = timnet::weights::shipped::served_record_path(&timnet::weights::shipped::EMODB);
+    assert!(urls.iter().any(|u| u.ends_with(&served)), "the EmoDB record was fetched from {served}: {urls:?}");
+    Ok(())
 }
 
-/// Privacy: every request the browser made went to the page's own origin.
-async fn assert_private(driver: &WebDriver, origin: &str) -> WebDriverResult<()> {
+/// Privacy: every request the browser made went to the page's own origin. Returns them.
+async fn assert_private(driver: &WebDriver, origin: &str) -> WebDriverResult<Vec<String>> {
     let log = driver.get_log("performance").await?;
     let mut urls = Vec::new();
     for entry in log {
@@ -318,7 +323,7 @@ async fn assert_private(driver: &WebDriver, origin: &str) -> WebDriverResult<()>
         urls.iter().filter(|u| !(u.starts_with(origin) || u.starts_with("data:") || u.starts_with("blob:"))).collect();
     println!("requests: {} (all to {origin}: {})", urls.len(), foreign.is_empty());
     assert!(foreign.is_empty(), "requests left the origin: {foreign:?}");
-    Ok(())
+    Ok(urls)
 }
 
 /// The text of `testid` once it contains `wanted`.
@@ -445,7 +450,7 @@ async fn the_page_learns_a_voice_keeps_it_and_reads_the_clis_files() -> WebDrive
         assert!(error.contains("both files"), "{error}");
         assert_fits_the_width(driver, "the page with the voice panel").await?;
         save_screenshot(driver, "page-voice.png").await;
-        assert_private(driver, &visit.origin).await
+        assert_private(driver, &visit.origin).await.map(drop)
     }
     .await;
     visit.driver.clone().quit().await?;

@@ -38,7 +38,14 @@ pub fn App() -> impl IntoView {
         model.ready.set(false);
         spawn_local(async move {
             let status = model.status;
-            match Engine::start(chosen, preference, move |stage| status.set(stage.to_string())).await {
+            let started = async {
+                if chosen.record.is_none() {
+                    status.set(format!("Loading the {} model's weights…", chosen.name));
+                }
+                let record = crate::engine::record(chosen).await?;
+                Engine::start(chosen, record, preference, move |stage| status.set(stage.to_string())).await
+            };
+            match started.await {
                 Ok(engine) => {
                     backend.set(Some(engine.backend));
                     note.set(engine.note.clone());
@@ -58,7 +65,7 @@ pub fn App() -> impl IntoView {
                 "Speak, or drop a recording, and a speech-emotion model (TIM-Net, ICASSP 2023) tells which emotion it hears — and shows what it listened to."
             </p>
             <p class="privacy" data-testid="privacy">
-                "Private by design: your audio never leaves this page. Decoding, features and the model all run on your device; the page makes no request after it has loaded."
+                "Private by design: your audio never leaves this page. Decoding, features and the model all run on your device; after it has loaded, the page asks only its own server, and only for another model's weights when you pick one."
             </p>
         </header>
         <section class="status" aria-live="polite">
