@@ -157,8 +157,10 @@ impl Entry {
         spawn_local(async move {
             state.set(match engine.analyzer.analyse(&prepared).await {
                 Ok(analysis) => {
-                    let first = engine.analyzer.windows(&prepared.samples).swap_remove(0);
-                    let inspection = engine.analyzer.inspect(&first).await.ok();
+                    let inspection = match engine.analyzer.window(&prepared.samples, 0) {
+                        Some(first) => engine.analyzer.inspect(&first).await.ok(),
+                        None => None,
+                    };
                     let timing = Timing::of(engine.sidecar());
                     EntryState::Done(Arc::new(Done { analysis: Arc::new(analysis), inspection, window: 0, timing }))
                 }
@@ -172,9 +174,8 @@ impl Entry {
         let (Some(engine), Some(prepared)) = (model.engine(), self.audio.get_value()) else { return };
         let state = self.state;
         spawn_local(async move {
-            let windows = engine.analyzer.windows(&prepared.samples);
-            let Some(clip) = windows.get(window) else { return };
-            let Ok(inspection) = engine.analyzer.inspect(clip).await else { return };
+            let Some(clip) = engine.analyzer.window(&prepared.samples, window) else { return };
+            let Ok(inspection) = engine.analyzer.inspect(&clip).await else { return };
             state.update(|state| {
                 if let EntryState::Done(done) = state {
                     let (analysis, timing) = (done.analysis.clone(), done.timing);

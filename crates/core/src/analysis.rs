@@ -50,6 +50,7 @@ impl Analysis {
         let best = argmax(&self.probabilities);
         (&self.labels[best], self.probabilities[best])
     }
+
 }
 
 /// What the network did with one clip, as plain numbers for drawing.
@@ -128,6 +129,38 @@ impl Windower {
     }
 }
 
+/// Windows cut from a recording as it arrives and scored a batch at a time: the one way both
+/// [`Analyzer::analyse`] and [`Analyzer::analyse_bytes`] go.
+struct Scoring {
+    windower: Windower,
+    pending: Vec<Window>,
+    scored: Vec<(usize, Vec<f32>)>,
+}
+
+impl Scoring {
+    fn new(analyzer: &Analyzer) -> Self {
+        Self { windower: Windower::new(analyzer.weights.sidecar.clip_samples), pending: Vec::new(), scored: Vec::new() }
+    }
+
+    async fn push(&mut self, analyzer: &Analyzer, samples: &[f32]) -> Result<(), AnalysisError> {
+        self.windower.push(samples, &mut self.pending);
+        while self.pending.len() >= WINDOWS_PER_BATCH {
+            let batch: Vec<Window> = self.pending.drain(..WINDOWS_PER_BATCH).collect();
+            self.scored.extend(analyzer.score(&batch).await?);
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self, analyzer: &Analyzer, notes: Vec<String>) -> Result<Analysis, AnalysisError> {
+        let samples = self.windower.received;
+        self.windower.finish(&mut self.pending);
+        for batch in self.pending.chunks(WINDOWS_PER_BATCH) {
+            self.scored.extend(analyzer.score(batch).await?);
+        }
+        Ok(analyzer.summary(self.scored, samples, notes))
+    }
+}
+
 /// A loaded model ready to analyse recordings on one device.
 pub struct Analyzer {
     weights: Weights,
@@ -174,14 +207,34 @@ impl Analyzer {
         windows
     }
 
-    /// Probabilities for the whole recording and for each window.
-    pub async fn analyse(&self, prepared: &Prepared) -> Result<Analysis, AnalysisError> {
-        let windows = self.windows(&prepared.samples);
-        let mut scored = Vec::with_capacity(windows.len());
-        for batch in windows.chunks(WINDOWS_PER_BATCH) {
-            scored.extend(self.score(batch).await?);
+    /// Window `index` of [`Analyzer::windows`], without making the others.
+    pub fn window(&self, samples: &[f32], index: usize) -> Option<Window> {
+        let clip = self.weights.sidecar.clip_samples;
+        if samples.len() <= clip {
+            return (index == 0).then(|| {
+                let (samples, own) = fit_length_placed(samples, clip);
+                Window { start: 0, samples, own }
+            });
         }
-        Ok(self.summary(scored, prepared.samples.len(), prepared.notes.clone()))
+        let hop = (clip / 2).max(1);
+        // Window i exists when the one before it ended short of the recording's end.
+        if index > 0 && (index - 1) * hop + clip >= samples.len() {
+            return None;
+        }
+        let start = index * hop;
+        let (window, own) = place(&samples[start..(start + clip).min(samples.len())], clip, 0);
+        Some(Window { start, samples: window, own })
+    }
+
+    /// Probabilities for the whole recording and for each window. The windows are cut and
+    /// scored a batch at a time, so memory holds a batch of them, not the recording's all.
+    pub async fn analyse(&self, prepared: &Prepared) -> Result<Analysis, AnalysisError> {
+        let mut scoring = Scoring::new(self);
+        let step = WINDOWS_PER_BATCH * (self.weights.sidecar.clip_samples / 2).max(1);
+        for chunk in prepared.samples.chunks(step) {
+            scoring.push(self, chunk).await?;
+        }
+        scoring.finish(self, prepared.notes.clone()).await
     }
 
     /// A file's bytes, decoded, prepared and analysed as they are decoded: memory stays at a
@@ -191,27 +244,18 @@ impl Analyzer {
     pub fn analyse_bytes(&self, bytes: &[u8]) -> Result<Analysis, AnalysisError> {
         use crate::audio::{Preparer, decode_with};
         let mut preparer: Option<Preparer> = None;
-        let mut windower = Windower::new(self.weights.sidecar.clip_samples);
-        let (mut resampled, mut pending, mut scored) = (Vec::new(), Vec::new(), Vec::new());
+        let mut scoring = Scoring::new(self);
+        let mut resampled = Vec::new();
         decode_with(bytes, |chunk, channels, rate| {
             Preparer::feed(&mut preparer, chunk, channels, rate, &mut resampled)?;
-            windower.push(&resampled, &mut pending);
+            block_on(scoring.push(self, &resampled))?;
             resampled.clear();
-            if pending.len() >= WINDOWS_PER_BATCH {
-                scored.extend(block_on(self.score(&pending))?);
-                pending.clear();
-            }
             Ok::<_, AnalysisError>(())
         })?;
         let preparer = preparer.ok_or(crate::audio::AudioError::TooShort { samples: 0 })?;
         let tail = preparer.finish(Vec::new())?;
-        windower.push(&tail.samples, &mut pending);
-        let total = windower.received;
-        windower.finish(&mut pending);
-        for batch in pending.chunks(WINDOWS_PER_BATCH) {
-            scored.extend(block_on(self.score(batch))?);
-        }
-        Ok(self.summary(scored, total, tail.notes))
+        block_on(scoring.push(self, &tail.samples))?;
+        block_on(scoring.finish(self, tail.notes))
     }
 
     /// Each window's start and class probabilities, one forward pass for them all.

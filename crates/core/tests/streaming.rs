@@ -1,5 +1,7 @@
 //! A file analysed as it is decoded gives the answer of the same file decoded whole, and the
-//! windows of a recording that arrives in chunks are those of the whole recording.
+//! windows of a recording that arrives in chunks are those of the whole recording. Native: the
+//! page analyses prepared samples, through the same windows and scoring.
+#![cfg(not(target_arch = "wasm32"))]
 
 use timnet::analysis::{Analyzer, Window, Windower, block_on};
 use timnet::audio::{encode_wav, prepare};
@@ -60,6 +62,13 @@ fn broken_files_get_the_same_words_either_way() {
     }
 }
 
+/// The shipped weights with another clip length (the windows depend on nothing else).
+fn weights_with_clip(clip: usize) -> timnet::weights::Weights {
+    let mut weights = shipped_weights(&Device::flex());
+    weights.sidecar.clip_samples = clip;
+    weights
+}
+
 /// The windows as the analysis made them before it streamed: one centred clip for a recording
 /// no longer than a clip, else one every half clip, the last padded at its end.
 fn reference(len: usize, clip: usize) -> Vec<(usize, std::ops::Range<usize>)> {
@@ -94,6 +103,15 @@ fn windows_are_the_same_whatever_the_chunks() {
             windower.finish(&mut windows);
             let got: Vec<(usize, std::ops::Range<usize>)> = windows.iter().map(|w| (w.start, w.own.clone())).collect();
             assert_eq!(got, reference(len, clip), "{len} samples in chunks of {chunk}");
+            if chunk == 1 {
+                // One window alone, without the others, is the same window.
+                let analyzer = Analyzer::new(weights_with_clip(clip), Device::flex());
+                for (i, w) in windows.iter().enumerate() {
+                    let one = analyzer.window(&samples, i).expect("the window exists");
+                    assert_eq!((one.start, &one.samples, &one.own), (w.start, &w.samples, &w.own));
+                }
+                assert!(analyzer.window(&samples, windows.len()).is_none());
+            }
             for w in &windows {
                 // The window's own samples are the recording's, from its start on.
                 let own = &w.samples[w.own.clone()];
