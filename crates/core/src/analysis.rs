@@ -44,6 +44,12 @@ pub struct Analysis {
     pub notes: Vec<String>,
 }
 
+/// Below this probability the top emotion does not stand out (the models have 5 or 7 classes,
+/// so chance is 14 to 20%).
+pub const UNSURE_BELOW: f32 = 0.4;
+/// Two emotions closer than this are both said.
+pub const CLOSE_WITHIN: f32 = 0.1;
+
 impl Analysis {
     /// The most probable label and its probability.
     pub fn top(&self) -> (&str, f32) {
@@ -51,6 +57,28 @@ impl Analysis {
         (&self.labels[best], self.probabilities[best])
     }
 
+    /// Why the answer is doubtful, in words to show beside it, when the top emotion is weak or
+    /// another is close behind; `None` when it stands out. The CLI and the page both say it.
+    pub fn doubt(&self) -> Option<String> {
+        let mut order: Vec<usize> = (0..self.probabilities.len()).collect();
+        order.sort_by(|&a, &b| self.probabilities[b].total_cmp(&self.probabilities[a]));
+        let (first, second) = (order[0], *order.get(1)?);
+        let (p, q) = (self.probabilities[first], self.probabilities[second]);
+        let percent = |x: f32| format!("{:.0}%", 100.0 * x);
+        if p - q < CLOSE_WITHIN {
+            Some(format!(
+                "Unsure: {} ({}) and {} ({}) are close.",
+                self.labels[first],
+                percent(p),
+                self.labels[second],
+                percent(q)
+            ))
+        } else if p < UNSURE_BELOW {
+            Some(format!("Unsure: no emotion stands out; {} leads with only {}.", self.labels[first], percent(p)))
+        } else {
+            None
+        }
+    }
 }
 
 /// What the network did with one clip, as plain numbers for drawing.
@@ -353,6 +381,34 @@ fn to_time_major(data: Vec<f32>, filters: usize, frames: usize, reverse: bool) -
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(probabilities: &[f32]) -> Analysis {
+        Analysis {
+            labels: ["angry", "fear", "happy", "neutral", "sad"].map(String::from).to_vec(),
+            probabilities: probabilities.to_vec(),
+            windows: Vec::new(),
+            seconds: 1.0,
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn weak_or_close_answers_say_so() {
+        assert_eq!(answer(&[0.7, 0.1, 0.1, 0.05, 0.05]).doubt(), None);
+        assert_eq!(
+            answer(&[0.45, 0.05, 0.4, 0.05, 0.05]).doubt().unwrap(),
+            "Unsure: angry (45%) and happy (40%) are close."
+        );
+        assert_eq!(
+            answer(&[0.1, 0.15, 0.35, 0.2, 0.2]).doubt().unwrap(),
+            "Unsure: no emotion stands out; happy leads with only 35%."
+        );
+    }
 }
 
 pub fn softmax(logits: &[f32]) -> Vec<f32> {

@@ -149,8 +149,10 @@ fn EntryRow(entry: Entry) -> impl IntoView {
         EntryState::Done(done) => {
             let (label, p) = done.analysis.top();
             let summary = format!("{label} {:.0}%", 100.0 * p);
+            let doubt = done.analysis.doubt().map(|d| view! { <span class="doubt" data-testid="doubt">{d}</span> });
             view! {
                 <span class="top" data-testid="top">{summary}</span>
+                {doubt}
                 <Probabilities labels=done.analysis.labels.clone() values=done.analysis.probabilities.clone()/>
             }
             .into_any()

@@ -336,7 +336,7 @@ fn predict(out: &mut Out, files: &[PathBuf], model: &Model, json: bool) -> Resul
             .and_then(|bytes| analyzer.analyse_bytes(&bytes).with_context(|| file.display().to_string()));
         match analysis {
             Ok(a) if json => {
-                reports.push(serde_json::json!({ "file": path_json(file), "top": a.top().0, "analysis": a }))
+                reports.push(serde_json::json!({ "file": path_json(file), "top": a.top().0, "doubt": a.doubt(), "analysis": a }))
             }
             Ok(a) => {
                 let (label, p) = a.top();
@@ -349,6 +349,9 @@ fn predict(out: &mut Out, files: &[PathBuf], model: &Model, json: bool) -> Resul
                 );
                 for (l, p) in a.labels.iter().zip(&a.probabilities) {
                     text += &format!("  {l:<10} {:>5.1}%  {}\n", 100.0 * p, "█".repeat((p * 40.0).round() as usize));
+                }
+                if let Some(doubt) = a.doubt() {
+                    text += &format!("  {doubt}\n");
                 }
                 for note in &a.notes {
                     text += &format!("  note: {note}\n");
