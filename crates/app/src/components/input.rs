@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use timnet::audio::prepare_samples;
 
 use crate::audio_in::{Recorder, file_bytes, prepare_file};
-use crate::live::{latest_input, latest_window, seconds};
+use crate::live::{LiveWindow, seconds};
 use crate::playback::{blob_url, wav_url};
 use crate::state::{Alert, Live, Model, Results};
 
@@ -34,6 +34,7 @@ pub fn RecordButton() -> impl IntoView {
                     recording.set(true);
                     live.points.set(Vec::new());
                     let busy = Rc::new(Cell::new(false));
+                    let window = Rc::new(std::cell::RefCell::new(None::<LiveWindow>));
                     let started = js_sys::Date::now();
                     let updates = Rc::new(Cell::new(0u32));
                     let handle = set_interval_with_handle(
@@ -44,19 +45,24 @@ pub fn RecordButton() -> impl IntoView {
                             let Some(engine) = model.engine() else { return };
                             let clip = engine.sidecar().clip_samples;
                             let rate = r.rate;
-                            // Copy only the newest clip's worth: the take grows without bound.
-                            let (input, total) = {
+                            // Only the audio that arrived since the last tick is resampled; a
+                            // model with another clip length starts a window of its own.
+                            let (clip_now, total) = {
                                 let recorded = r.samples.borrow();
-                                (latest_input(&recorded, rate, clip).to_vec(), recorded.len())
+                                let mut window = window.borrow_mut();
+                                if window.as_ref().is_some_and(|w| w.clip() != clip) {
+                                    *window = None;
+                                }
+                                let live_window = window.get_or_insert_with(|| LiveWindow::new(rate, clip));
+                                (live_window.update(&recorded).to_vec(), recorded.len())
                             };
-                            if input.len() < 2 {
+                            if clip_now.len() < 2 {
                                 return;
                             }
                             busy.set(true);
                             let (busy, updates) = (busy.clone(), updates.clone());
                             spawn_local(async move {
-                                let window = latest_window(&input, rate, clip);
-                                if let Ok(prepared) = prepare_samples(&window, 1, timnet::audio::MODEL_RATE)
+                                if let Ok(prepared) = prepare_samples(&clip_now, 1, timnet::audio::MODEL_RATE)
                                     && let Ok(analysis) = engine.analyzer.analyse(&prepared).await
                                 {
                                     let now = seconds(total, rate);

@@ -110,6 +110,13 @@ impl Resampler {
         Self { from, to, filter, ratio, period, table, reach, history: Vec::new(), offset: 0, received: 0, next: 0 }
     }
 
+    /// Inputs and outputs per repeat of the tap positions: a stream started at a multiple of
+    /// the first lines up with the whole signal's outputs at the same multiple of the second.
+    pub fn period(&self) -> (usize, usize) {
+        let g = gcd(self.from, self.to);
+        ((self.from / g) as usize, (self.to / g) as usize)
+    }
+
     /// Take the next chunk of input; append the outputs now complete to `out`.
     pub fn push(&mut self, chunk: &[f32], out: &mut Vec<f32>) {
         if self.from == self.to {
