@@ -4,8 +4,9 @@
 //! [`engine`] picks the device (WebGPU when the browser has an adapter, else burn's CPU backend)
 //! and loads the embedded weights; [`audio_in`] turns files and the microphone into samples;
 //! [`live`] keeps the sliding window of a recording; [`state`] holds what the components share,
-//! one context per concern; [`voice`] teaches the model the person's voice; [`components`]
-//! draws it all; [`error`] says what went wrong.
+//! one context per concern; [`voice`] teaches the model the person's voice; [`offline`] keeps
+//! the page's files for visits without a network; [`components`] draws it all; [`error`] says
+//! what went wrong.
 
 pub mod audio_in;
 pub mod components;
@@ -13,6 +14,7 @@ pub mod draw;
 pub mod engine;
 pub mod error;
 pub mod live;
+pub mod offline;
 pub mod playback;
 pub mod state;
 pub mod voice;

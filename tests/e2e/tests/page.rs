@@ -10,6 +10,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use thirtyfour::prelude::*;
@@ -23,12 +25,17 @@ fn workspace() -> PathBuf {
     dir.join("../..").canonicalize().expect("the workspace directory")
 }
 
-/// A minimal static file server for dist/ on a free loopback port.
-fn serve(dir: PathBuf) -> u16 {
+/// A minimal static file server for dist/ on a free loopback port. While `offline` is set it
+/// drops every connection unanswered, as a network that is down would.
+fn serve(dir: PathBuf, offline: Arc<AtomicBool>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
+            if offline.load(Ordering::SeqCst) {
+                drop(stream);
+                continue;
+            }
             let dir = dir.clone();
             std::thread::spawn(move || respond(stream, &dir));
         }
@@ -53,6 +60,8 @@ fn respond(mut stream: TcpStream, dir: &Path) {
         Some("js") => "text/javascript",
         Some("wasm") => "application/wasm",
         Some("css") => "text/css",
+        Some("svg") => "image/svg+xml",
+        Some("webmanifest") => "application/manifest+json",
         _ => "application/octet-stream",
     };
     let head = format!(
@@ -110,13 +119,16 @@ const CHROMIUM_ARGS: [&str; 11] = [
 struct Visit {
     driver: WebDriver,
     origin: String,
+    /// Set, the page's server answers nothing.
+    offline: Arc<AtomicBool>,
     _chromedriver: Process,
 }
 
 async fn visit(extra: &[String]) -> WebDriverResult<Visit> {
     let dist = std::env::var_os("TIMNET_DIST").map(PathBuf::from).unwrap_or_else(|| workspace().join("dist"));
     assert!(dist.join("index.html").is_file(), "build the page first: trunk build ({})", dist.display());
-    let origin = format!("http://127.0.0.1:{}", serve(dist));
+    let offline = Arc::new(AtomicBool::new(false));
+    let origin = format!("http://127.0.0.1:{}", serve(dist, offline.clone()));
     let driver_port = free_port();
     let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let chromedriver = Process(
@@ -137,7 +149,7 @@ async fn visit(extra: &[String]) -> WebDriverResult<Visit> {
     }
     caps.set_logging_prefs("performance", LoggingPrefsLogLevel::All)?;
     let driver = WebDriver::new(format!("http://127.0.0.1:{driver_port}"), caps).await?;
-    Ok(Visit { driver, origin, _chromedriver: chromedriver })
+    Ok(Visit { driver, origin, offline, _chromedriver: chromedriver })
 }
 
 /// Open the page (with `query`) and wait until the model has loaded and (on WebGPU) compiled
@@ -169,6 +181,61 @@ async fn the_page_answers_a_file_and_the_microphone_privately() -> WebDriverResu
     save_screenshot(&visit.driver, "page.png").await;
     visit.driver.clone().quit().await?;
     result
+}
+
+/// Offline: after one visit has saved the page, the server goes silent, and a second visit
+/// still loads the page, starts the model, analyses a file, and switches to the EmoDB model,
+/// whose record it fetched on the first visit only to keep it.
+#[tokio::test(flavor = "multi_thread")]
+async fn after_one_visit_the_page_works_with_the_network_off() -> WebDriverResult<()> {
+    let visit = visit(&[]).await?;
+    let result = async {
+        let driver = &visit.driver;
+        open_page(&visit, "?cpu").await?;
+        // Either outcome is in words; only the first lets the test go on.
+        let saved = driver
+            .query(By::XPath("//*[@data-testid='offline'][starts-with(., 'Saved') or starts-with(., 'The page could not')]"))
+            .wait(Duration::from_secs(120), Duration::from_millis(250))
+            .first()
+            .await?
+            .text()
+            .await?;
+        println!("first visit: {saved}");
+        assert!(saved.contains("works offline"), "{saved}");
+        visit.offline.store(true, Ordering::SeqCst);
+        // The server is silent from here on: what loads comes from the service worker's cache.
+        let gone = server_is_silent(&visit.origin).await;
+        assert!(gone, "the server still answers");
+        driver.goto(format!("{}/?cpu&model=emodb", visit.origin)).await?;
+        driver
+            .query(By::XPath("//*[@data-testid='status'][starts-with(., 'Ready')]"))
+            .wait(Duration::from_secs(300), Duration::from_millis(500))
+            .first()
+            .await?;
+        driver.find(By::Css("[data-testid=file-input]")).await?.send_keys(emodb_angry().to_str().unwrap()).await?;
+        let top = wait_for(driver, "[data-testid=top]", 120).await?.text().await?;
+        println!("offline, the EmoDB model on 03a01Wa.wav: {top}");
+        let bars = driver.find_all(By::Css("[data-testid=entry] .prob")).await?;
+        assert_eq!(bars.len(), 7, "the EmoDB model's seven emotions, offline");
+        Ok(())
+    }
+    .await;
+    visit.driver.clone().quit().await?;
+    result
+}
+
+/// True when nothing answers at `origin`.
+async fn server_is_silent(origin: &str) -> bool {
+    let origin = origin.trim_start_matches("http://").to_string();
+    tokio::task::spawn_blocking(move || {
+        let Ok(mut stream) = TcpStream::connect(&origin) else { return true };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut answer = String::new();
+        BufReader::new(stream).read_line(&mut answer).map_or(true, |n| n == 0)
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// A phone-sized window used with the keyboard alone, and the microphone refused (Chromium

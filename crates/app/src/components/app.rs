@@ -20,6 +20,8 @@ pub fn App() -> impl IntoView {
     provide_context(voice);
     let backend = RwSignal::new(None::<Backend>);
     let note = RwSignal::new(None::<String>);
+    // Whether the page's files are kept for visits without a network, in words.
+    let offline = RwSignal::new(String::new());
     // `?cpu` or `?gpu` in the address forces a backend (for comparison and tests); `?model=NAME`
     // picks a shipped model.
     let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
@@ -52,6 +54,14 @@ pub fn App() -> impl IntoView {
                     model.set_engine(engine);
                     voice.restore(model);
                     status.set("Ready. Speak or drop a file.".into());
+                    // Once, after the first model has loaded (its files are then in the list).
+                    if offline.get_untracked().is_empty() {
+                        offline.set("Saving the page for offline use…".into());
+                        offline.set(match crate::offline::make_available_offline().await {
+                            Ok(n) => format!("Saved on this device ({n} files): the page works offline from now on."),
+                            Err(e) => format!("The page could not be saved for offline use: {e}"),
+                        });
+                    }
                 }
                 Err(e) => status.set(format!("The model could not start: {e}")),
             }
@@ -102,6 +112,7 @@ pub fn App() -> impl IntoView {
         {move || results.selected_entry().map(|entry| view! { <Detail entry=entry/> })}
         <TeachPanel/>
         <footer>
+            <p data-testid="offline">{move || offline.get()}</p>
             <p>
                 "Model: TIM-Net (Ye et al., ICASSP 2023), re-implemented in Rust with burn. The default model has heard acted speech in six languages and is right about two times in five on a corpus it has never heard (five emotions, where chance is one in five); the paper's EmoDB model knows only ten German actors. Expect mistakes on everyday speech and noisy recordings."
             </p>

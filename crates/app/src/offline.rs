@@ -1,0 +1,46 @@
+//! Offline and installable: once the page has loaded, it registers its service worker
+//! (www/sw.js) and hands it the list of its own files, which the worker caches; a later visit
+//! then works with the network off. The web app manifest (www/manifest.webmanifest) makes the
+//! page installable.
+
+use timnet::weights::shipped;
+use wasm_bindgen::prelude::*;
+
+use crate::error::PageError;
+
+#[wasm_bindgen(inline_js = r#"
+export async function keep_offline(extra) {
+  if (!("serviceWorker" in navigator)) throw new Error("this browser has no service workers");
+  await navigator.serviceWorker.register("sw.js");
+  const registration = await navigator.serviceWorker.ready;
+  // The files this visit loaded (the page, its hashed JS and wasm), and those it may load later.
+  const own = performance.getEntriesByType("resource").map((e) => e.name)
+    .filter((url) => new URL(url).origin === location.origin);
+  // One entry a file: the cache refuses a list that names one twice.
+  const urls = [...new Set(["./", ...own, ...extra].map((url) => new URL(url, location.href).href))];
+  return await new Promise((resolve, reject) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = (e) => (e.data.error ? reject(new Error(e.data.error)) : resolve(e.data.cached));
+    registration.active.postMessage({ cache: urls }, [channel.port2]);
+  });
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    async fn keep_offline(extra: Vec<String>) -> Result<JsValue, JsValue>;
+}
+
+/// Files the page fetches only on demand: the microphone's worklet, the manifest and its icon,
+/// and the records of the shipped models it does not embed.
+fn on_demand() -> Vec<String> {
+    let mut files: Vec<String> =
+        ["capture-worklet.js", "manifest.webmanifest", "icon.svg"].iter().map(|f| f.to_string()).collect();
+    files.extend(shipped::ALL.iter().filter(|m| m.record.is_none()).map(shipped::served_record_path));
+    files
+}
+
+/// Cache the page's files for offline use; how many were cached.
+pub async fn make_available_offline() -> Result<usize, PageError> {
+    let cached = keep_offline(on_demand()).await.map_err(PageError::browser)?;
+    Ok(cached.as_f64().unwrap_or_default() as usize)
+}
