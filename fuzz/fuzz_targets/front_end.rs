@@ -9,6 +9,9 @@ use timnet::audio::prepare;
 use timnet::burn::prelude::Device;
 use timnet::weights::Weights;
 
+#[path = "ogg.rs"]
+mod ogg;
+
 const SIDECAR: &str = include_str!("../../model-weights/emodb/model.json");
 const RECORD: &[u8] = include_bytes!("../../model-weights/emodb/model.bpk");
 
@@ -20,37 +23,17 @@ thread_local! {
 }
 
 fuzz_target!(|bytes: &[u8]| {
-    let bytes = with_ogg_checksums(bytes);
+    let bytes = ogg::with_checksums(bytes);
     let Ok(prepared) = prepare(&bytes) else { return };
     let analysis = ANALYZER.with(|a| block_on(a.analyse(&prepared))).expect("the CPU device always answers");
+    // The file analysed as it is decoded gives the same answer, window for window.
+    let streamed = ANALYZER.with(|a| a.analyse_bytes(&bytes)).expect("what prepares also streams");
+    assert_eq!(streamed.windows.len(), analysis.windows.len());
+    for (s, w) in streamed.windows.iter().zip(&analysis.windows) {
+        let worst = s.probabilities.iter().zip(&w.probabilities).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst <= 1e-5, "a streamed window differs by {worst}");
+    }
     let sum: f32 = analysis.probabilities.iter().sum();
     assert!(analysis.probabilities.iter().all(|p| (0.0..=1.0).contains(p)), "{:?}", analysis.probabilities);
     assert!((sum - 1.0).abs() < 1e-3, "probabilities sum to {sum}");
 });
-
-/// The input with every Ogg page's checksum made right. The decoder library drops a page whose
-/// CRC is wrong, so without this nearly every mutation of an Ogg file stops at the container and
-/// the Vorbis and FLAC decoders behind it are never reached.
-fn with_ogg_checksums(bytes: &[u8]) -> Vec<u8> {
-    let mut bytes = bytes.to_vec();
-    let mut at = 0;
-    while let Some(found) = bytes[at..].windows(4).position(|w| w == b"OggS") {
-        let page = at + found;
-        let Some(&segments) = bytes.get(page + 26) else { break };
-        let lacing = page + 27;
-        let Some(body) = bytes.get(lacing..lacing + segments as usize) else { break };
-        let end = (lacing + segments as usize + body.iter().map(|&l| l as usize).sum::<usize>()).min(bytes.len());
-        bytes[page + 22..page + 26].fill(0);
-        let crc = ogg_crc(&bytes[page..end]);
-        bytes[page + 22..page + 26].copy_from_slice(&crc.to_le_bytes());
-        at = end.max(page + 1);
-    }
-    bytes
-}
-
-/// Ogg's CRC-32: polynomial 0x04c11db7, most significant bit first, no reflection or final xor.
-fn ogg_crc(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0u32, |crc, &b| {
-        (0..8).fold(crc ^ (u32::from(b) << 24), |c, _| if c & 0x8000_0000 != 0 { (c << 1) ^ 0x04c1_1db7 } else { c << 1 })
-    })
-}
