@@ -9,6 +9,7 @@ mod decode;
 mod error;
 mod length;
 mod resample;
+pub mod speech;
 mod tags;
 mod vorbis_setup;
 mod wav;
