@@ -9,6 +9,7 @@ use burn::tensor::TensorData;
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::audio::speech::{Frames, Verdict};
 use crate::audio::{MODEL_RATE, Prepared, fit_length_placed, place};
 use crate::features::{Features, FrontEnd, Mfcc};
 use crate::weights::{Sidecar, Weights};
@@ -28,21 +29,30 @@ pub struct WindowResult {
     pub start_seconds: f32,
     pub end_seconds: f32,
     pub probabilities: Vec<f32>,
+    /// Whether the window holds speech (audio::speech); the answer leaves out windows without.
+    pub speech: bool,
 }
 
 /// The answer for a whole recording.
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
     pub labels: Vec<String>,
-    /// Mean of the windows' probabilities.
+    /// Mean of the probabilities of the windows with speech, or of every window when none has
+    /// any (then they mean nothing: see `speech`).
     pub probabilities: Vec<f32>,
     pub windows: Vec<WindowResult>,
     pub seconds: f32,
     pub notes: Vec<String>,
+    /// Whether any window holds speech. Without, the recording has no emotion to tell, and
+    /// `notes` says so ("No speech detected: ...").
+    pub speech: bool,
 }
 
+/// The start of the note a recording without speech gets.
+pub const NO_SPEECH: &str = "No speech detected";
+
 impl Analysis {
-    /// The most probable label and its probability.
+    /// The most probable label and its probability (of a recording with speech: see `speech`).
     pub fn top(&self) -> (&str, f32) {
         let best = argmax(&self.probabilities);
         (&self.labels[best], self.probabilities[best])
@@ -136,12 +146,15 @@ impl Analyzer {
         }
     }
 
-    /// Probabilities for the whole recording and for each window.
+    /// Probabilities for the whole recording and for each window, each window judged speech
+    /// or not.
     pub async fn analyse(&self, prepared: &Prepared) -> Result<Analysis, AnalysisError> {
         let windows = self.windows(&prepared.samples);
+        let frames = Frames::of(&prepared.samples);
         let rate = MODEL_RATE as f32;
         let clip = self.weights.sidecar.clip_samples as f32;
         let mut results = Vec::with_capacity(windows.len());
+        let mut verdicts = Vec::with_capacity(windows.len());
         for batch in windows.chunks(WINDOWS_PER_BATCH) {
             let features: Vec<Features> =
                 batch.iter().map(|w| self.front_end.placed(&w.samples, w.own.clone())).collect();
@@ -151,20 +164,30 @@ impl Analyzer {
             for (window, row) in batch.iter().zip(logits.chunks_exact(classes)) {
                 let start_seconds = window.start as f32 / rate;
                 let end_seconds = (start_seconds + clip / rate).min(prepared.seconds().max(clip / rate));
-                results.push(WindowResult { start_seconds, end_seconds, probabilities: softmax(row) });
+                let verdict = frames.judge(window.start..window.start + window.own.len());
+                verdicts.push(verdict);
+                let (probabilities, speech) = (softmax(row), verdict.speech);
+                results.push(WindowResult { start_seconds, end_seconds, probabilities, speech });
             }
         }
-        let classes = self.weights.sidecar.labels.len();
-        let mut mean = vec![0.0f32; classes];
-        for w in &results {
-            mean.iter_mut().zip(&w.probabilities).for_each(|(m, p)| *m += p / results.len() as f32);
+        let speech = results.iter().any(|w| w.speech);
+        // The answer is heard from the windows with speech; without any, from all of them.
+        let heard: Vec<&WindowResult> = results.iter().filter(|w| w.speech || !speech).collect();
+        let mut mean = vec![0.0f32; self.weights.sidecar.labels.len()];
+        for w in &heard {
+            mean.iter_mut().zip(&w.probabilities).for_each(|(m, p)| *m += p / heard.len() as f32);
+        }
+        let mut notes = prepared.notes.clone();
+        if let Some(note) = speech_note(&verdicts, heard.len(), results.len(), &notes) {
+            notes.push(note);
         }
         Ok(Analysis {
             labels: self.weights.sidecar.labels.clone(),
             probabilities: mean,
             windows: results,
             seconds: prepared.seconds(),
-            notes: prepared.notes.clone(),
+            notes,
+            speech,
         })
     }
 
@@ -215,6 +238,22 @@ impl Analyzer {
         let data: Vec<f32> = features.iter().flat_map(|f| f.data.iter().copied()).collect();
         Tensor::from_data(TensorData::new(data, [features.len(), frames, coeffs]), &self.device)
     }
+}
+
+/// What a person should know about the speech in a recording: none at all (unless a note says
+/// so already, as for silence), or windows without it that the answer leaves out.
+fn speech_note(verdicts: &[Verdict], heard: usize, windows: usize, notes: &[String]) -> Option<String> {
+    if verdicts.iter().all(|v| !v.speech) {
+        if notes.iter().any(|n| n.starts_with(NO_SPEECH)) {
+            return None;
+        }
+        // The reason of the window closest to speech: the most voiced sound.
+        let closest = verdicts.iter().max_by(|a, b| a.voiced_seconds.total_cmp(&b.voiced_seconds))?;
+        return Some(format!("{NO_SPEECH}: {}; the emotion shown means nothing.", closest.reason()));
+    }
+    (heard < windows).then(|| {
+        format!("{} of {windows} windows hold no speech; the answer is the mean of the other {heard}.", windows - heard)
+    })
 }
 
 pub(crate) fn read(data: Result<TensorData, impl std::fmt::Display>) -> Result<Vec<f32>, AnalysisError> {
