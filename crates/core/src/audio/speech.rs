@@ -95,23 +95,50 @@ impl Verdict {
     }
 }
 
-/// The frames of a whole recording, computed once and judged stretch by stretch.
+/// The frames of a recording, computed once as its audio arrives and judged stretch by
+/// stretch. It keeps a frame's worth of samples, and three numbers a frame.
 pub struct Frames {
     frames: Vec<Frame>,
+    analyser: FrameAnalyser,
+    /// Samples from the next frame's start on.
+    pending: Vec<f32>,
+    received: usize,
 }
 
 impl Frames {
-    /// Frames of `samples` at [`MODEL_RATE`]; the last partial frame is zero-padded.
+    /// Frames of `samples` at [`MODEL_RATE`]; the last partial frames are zero-padded.
     pub fn of(samples: &[f32]) -> Self {
-        let analyser = FrameAnalyser::new();
-        let count = samples.len().saturating_sub(1) / HOP + 1;
-        let frames = (0..count)
-            .map(|t| {
-                let start = t * HOP;
-                analyser.frame(&samples[start..(start + FRAME).min(samples.len())])
-            })
-            .collect();
-        Self { frames }
+        let mut frames = Self::new();
+        frames.push(samples);
+        frames.finish();
+        frames
+    }
+
+    pub fn new() -> Self {
+        Self { frames: Vec::new(), analyser: FrameAnalyser::new(), pending: Vec::new(), received: 0 }
+    }
+
+    /// The next samples: every frame they complete is computed.
+    pub fn push(&mut self, samples: &[f32]) {
+        self.pending.extend_from_slice(samples);
+        self.received += samples.len();
+        let mut at = 0;
+        while at + FRAME <= self.pending.len() {
+            self.frames.push(self.analyser.frame(&self.pending[at..at + FRAME]));
+            at += HOP;
+        }
+        self.pending.drain(..at);
+    }
+
+    /// The recording has ended: the frames that start before its end, zero-padded.
+    pub fn finish(&mut self) {
+        let count = self.received.saturating_sub(1) / HOP + 1;
+        let mut at = 0;
+        while self.frames.len() < count && at < self.pending.len().max(1) {
+            self.frames.push(self.analyser.frame(&self.pending[at..(at + FRAME).min(self.pending.len())]));
+            at += HOP;
+        }
+        self.pending.clear();
     }
 
     pub fn frames(&self) -> &[Frame] {
@@ -124,6 +151,12 @@ impl Frames {
         let first = range.start.div_ceil(HOP).min(self.frames.len().saturating_sub(1));
         let last = range.end.div_ceil(HOP).clamp(first + 1, self.frames.len().max(first + 1));
         judge(&self.frames[first..last.min(self.frames.len())])
+    }
+}
+
+impl Default for Frames {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -292,6 +325,21 @@ mod tests {
             let prepared = prepare(bytes).expect("a corpus fixture decodes");
             let verdict = verdict(&prepared.samples);
             assert!(verdict.speech, "{name}: {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn frames_made_as_audio_arrives_are_those_of_the_whole() {
+        let utterance = prepare(timnet_testkit::fixture_bytes!("corpus/emodb_03a01Fa.wav")).unwrap().samples;
+        for len in [1, 511, 512, 1023, 1024, 1025, 5_000, utterance.len()] {
+            let whole = Frames::of(&utterance[..len]);
+            for chunk in [1, 100, 512, 4_099] {
+                let mut streamed = Frames::new();
+                utterance[..len].chunks(chunk).for_each(|c| streamed.push(c));
+                streamed.finish();
+                assert_eq!(streamed.frames(), whole.frames(), "{len} samples in chunks of {chunk}");
+            }
+            assert_eq!(whole.frames().len(), (len - 1) / HOP + 1, "{len}");
         }
     }
 
