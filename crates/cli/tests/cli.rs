@@ -154,8 +154,8 @@ fn predict_refuses_missing_or_broken_weights_in_words() {
 fn export_writes_weights_that_predict_the_same() {
     let dir = common::scratch("cli-export");
     let shipped = common::workspace_dir().join("model-weights/emodb");
-    let wav = dir.join("a.wav");
-    tone_file(&wav, 24_000, 0.03, 0.3);
+    // Speech, so that the probabilities are printed and compared.
+    let wav = common::fixture_path("corpus/emodb_03a01Fa.wav");
     let (full, half) = (dir.join("full"), dir.join("half"));
     for (out, extra) in [(&full, None), (&half, Some("--half"))] {
         let mut args = vec!["export", shipped.to_str().unwrap(), out.to_str().unwrap()];
@@ -174,6 +174,50 @@ fn export_writes_weights_that_predict_the_same() {
     // Rounding the shipped numbers to half precision again changes none of them.
     assert_eq!(predict(&full), predict(&half));
     assert_eq!(predict(&half), predict(&shipped));
+}
+
+#[test]
+fn predict_says_no_speech_detected_for_a_tone_instead_of_an_emotion() {
+    let dir = common::scratch("cli-no-speech");
+    let tone = dir.join("tone.wav");
+    // 1 kHz at 16 kHz, 3 s, near full scale: the network alone called it angry (95.6%).
+    tone_file(&tone, 48_000, std::f32::consts::TAU * 1_000.0 / 16_000.0, 0.9);
+    let (ok, out, err) = timnet(&["predict", tone.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("tone.wav: no speech detected over 3.00 s"), "{out}");
+    assert!(out.contains("note: No speech detected: the sound is a pure tone"), "{out}");
+    assert!(!out.contains('%'), "no emotion is presented: {out}");
+    let (ok, json, err) = timnet(&["predict", "--json", tone.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(report[0]["top"].is_null(), "{json}");
+    let analysis = &report[0]["analysis"];
+    assert_eq!(analysis["speech"], false, "{json}");
+    assert!(analysis["windows"].as_array().unwrap().iter().all(|w| w["speech"] == false), "{json}");
+    // The probabilities stay available, though they are no answer.
+    let total: f64 = analysis["probabilities"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-4, "{total}");
+    // Speech gets its emotion as before.
+    let speech = common::fixture_path("corpus/emodb_03a01Fa.wav");
+    let (ok, json, err) = timnet(&["predict", "--json", speech.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(report[0]["top"].is_string() && report[0]["analysis"]["speech"] == true, "{json}");
+    // Speech, then 8 s of the tone: the tone's windows are marked and left out of the answer.
+    let mut mixed = timnet::audio::prepare(&std::fs::read(&speech).unwrap()).unwrap().samples;
+    let rate = timnet::audio::MODEL_RATE as f32;
+    mixed.extend((0..8 * 22_050).map(|i| 0.9 * (std::f32::consts::TAU * 1_000.0 * i as f32 / rate).sin()));
+    let file = dir.join("speech-then-tone.wav");
+    std::fs::write(&file, encode_wav(&mixed, 1, timnet::audio::MODEL_RATE)).unwrap();
+    let (ok, json, err) = timnet(&["predict", "--json", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let analysis = &report[0]["analysis"];
+    let marks: Vec<bool> = analysis["windows"].as_array().unwrap().iter().map(|w| w["speech"] == true).collect();
+    assert!(marks[0] && !marks[marks.len() - 1], "{marks:?}");
+    let without = marks.iter().filter(|m| !**m).count();
+    let note = format!("{without} of {} windows hold no speech", marks.len());
+    assert!(analysis["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with(&note)), "{json}");
 }
 
 #[test]
@@ -314,7 +358,7 @@ fn eval_scores_trained_weights_and_refuses_what_it_cannot_score() {
 fn adapt_writes_a_personal_model_that_info_predict_and_export_read() {
     let dir = common::scratch("cli-adapt");
     let takes = dir.join("takes");
-    let files = common::tone_takes(&takes, 2);
+    let files = common::voice_takes(&takes, 2);
     let out = dir.join("mine");
     let (ok, text, err) =
         timnet(&["adapt", "--takes", takes.to_str().unwrap(), "--out", out.to_str().unwrap(), "--steps", "300"]);
@@ -363,24 +407,24 @@ fn adapt_refuses_takes_it_cannot_use_in_words() {
         err
     };
     let one = dir.join("one");
-    common::tone_takes(&one, 1);
+    common::voice_takes(&one, 1);
     for emotion in ["fear", "happy", "neutral", "sad"] {
         std::fs::remove_dir_all(one.join(emotion)).unwrap();
     }
     assert!(adapt(&one).contains("takes of only one emotion (angry)"), "{}", adapt(&one));
     let unknown = dir.join("unknown");
-    common::tone_takes(&unknown, 1);
+    common::voice_takes(&unknown, 1);
     std::fs::create_dir_all(unknown.join("boredom")).unwrap();
     tone_file(&unknown.join("boredom/a.wav"), 16_000, 0.1, 0.3);
     let err = adapt(&unknown);
     assert!(err.contains("no emotion \"boredom\"") && err.contains("angry, fear, happy, neutral, sad"), "{err}");
     let broken = dir.join("broken");
-    common::tone_takes(&broken, 1);
+    common::voice_takes(&broken, 1);
     std::fs::write(broken.join("sad/bad.wav"), b"not audio at all").unwrap();
     let err = adapt(&broken);
     assert!(err.contains("1 take(s) cannot be read") && err.contains("bad.wav"), "{err}");
     let loose = dir.join("loose");
-    common::tone_takes(&loose, 1);
+    common::voice_takes(&loose, 1);
     tone_file(&loose.join("stray.wav"), 16_000, 0.1, 0.3);
     assert!(adapt(&loose).contains("one folder per emotion"), "{}", adapt(&loose));
     let empty = dir.join("empty");

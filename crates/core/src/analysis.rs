@@ -9,6 +9,7 @@ use burn::tensor::TensorData;
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::audio::speech::{Frames, Verdict};
 use crate::audio::{MODEL_RATE, Prepared, fit_length_placed, place};
 use crate::features::{Features, FrontEnd, Mfcc};
 use crate::weights::{Sidecar, Weights};
@@ -31,17 +32,23 @@ pub struct WindowResult {
     pub start_seconds: f32,
     pub end_seconds: f32,
     pub probabilities: Vec<f32>,
+    /// Whether the window holds speech (audio::speech); the answer leaves out windows without.
+    pub speech: bool,
 }
 
 /// The answer for a whole recording.
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
     pub labels: Vec<String>,
-    /// Mean of the windows' probabilities.
+    /// Mean of the probabilities of the windows with speech, or of every window when none has
+    /// any (then they mean nothing: see `speech`).
     pub probabilities: Vec<f32>,
     pub windows: Vec<WindowResult>,
     pub seconds: f32,
     pub notes: Vec<String>,
+    /// Whether any window holds speech. Without, the recording has no emotion to tell, and
+    /// `notes` says so ("No speech detected: ...").
+    pub speech: bool,
 }
 
 /// Below this probability the top emotion does not stand out (the models have 5 or 7 classes,
@@ -50,8 +57,11 @@ pub const UNSURE_BELOW: f32 = 0.4;
 /// Two emotions closer than this are both said.
 pub const CLOSE_WITHIN: f32 = 0.1;
 
+/// The start of the note a recording without speech gets.
+pub const NO_SPEECH: &str = "No speech detected";
+
 impl Analysis {
-    /// The most probable label and its probability.
+    /// The most probable label and its probability (of a recording with speech: see `speech`).
     pub fn top(&self) -> (&str, f32) {
         let best = argmax(&self.probabilities);
         (&self.labels[best], self.probabilities[best])
@@ -60,6 +70,10 @@ impl Analysis {
     /// Why the answer is doubtful, in words to show beside it, when the top emotion is weak or
     /// another is close behind; `None` when it stands out. The CLI and the page both say it.
     pub fn doubt(&self) -> Option<String> {
+        if !self.speech {
+            // No answer to doubt: the notes say there is no speech.
+            return None;
+        }
         let mut order: Vec<usize> = (0..self.probabilities.len()).collect();
         order.sort_by(|&a, &b| self.probabilities[b].total_cmp(&self.probabilities[a]));
         let (first, second) = (order[0], *order.get(1)?);
@@ -161,16 +175,31 @@ impl Windower {
 /// [`Analyzer::analyse`] and [`Analyzer::analyse_bytes`] go.
 struct Scoring {
     windower: Windower,
+    /// The speech check's frames, made as the audio arrives.
+    frames: Frames,
     pending: Vec<Window>,
-    scored: Vec<(usize, Vec<f32>)>,
+    scored: Vec<Scored>,
+}
+
+/// A window scored: where its own samples lie in the recording, and what the network heard.
+struct Scored {
+    start: usize,
+    own: usize,
+    probabilities: Vec<f32>,
 }
 
 impl Scoring {
     fn new(analyzer: &Analyzer) -> Self {
-        Self { windower: Windower::new(analyzer.weights.sidecar.clip_samples), pending: Vec::new(), scored: Vec::new() }
+        Self {
+            windower: Windower::new(analyzer.weights.sidecar.clip_samples),
+            frames: Frames::new(),
+            pending: Vec::new(),
+            scored: Vec::new(),
+        }
     }
 
     async fn push(&mut self, analyzer: &Analyzer, samples: &[f32]) -> Result<(), AnalysisError> {
+        self.frames.push(samples);
         self.windower.push(samples, &mut self.pending);
         while self.pending.len() >= WINDOWS_PER_BATCH {
             let batch: Vec<Window> = self.pending.drain(..WINDOWS_PER_BATCH).collect();
@@ -185,7 +214,8 @@ impl Scoring {
         for batch in self.pending.chunks(WINDOWS_PER_BATCH) {
             self.scored.extend(analyzer.score(batch).await?);
         }
-        Ok(analyzer.summary(self.scored, samples, notes))
+        self.frames.finish();
+        Ok(analyzer.summary(self.scored, &self.frames, samples, notes))
     }
 }
 
@@ -286,34 +316,47 @@ impl Analyzer {
         block_on(scoring.finish(self, tail.notes))
     }
 
-    /// Each window's start and class probabilities, one forward pass for them all.
-    async fn score(&self, batch: &[Window]) -> Result<Vec<(usize, Vec<f32>)>, AnalysisError> {
+    /// Each window's class probabilities, one forward pass for them all.
+    async fn score(&self, batch: &[Window]) -> Result<Vec<Scored>, AnalysisError> {
         let features: Vec<Features> = batch.iter().map(|w| self.front_end.placed(&w.samples, w.own.clone())).collect();
         let logits = self.weights.model.forward(self.batch(&features));
         let logits = read(logits.into_data_async().await)?;
         let classes = self.weights.sidecar.labels.len();
-        Ok(batch.iter().zip(logits.chunks_exact(classes)).map(|(w, row)| (w.start, softmax(row))).collect())
+        Ok(batch
+            .iter()
+            .zip(logits.chunks_exact(classes))
+            .map(|(w, row)| Scored { start: w.start, own: w.own.len(), probabilities: softmax(row) })
+            .collect())
     }
 
-    /// The answer for a recording of `samples` samples from its scored windows.
-    fn summary(&self, scored: Vec<(usize, Vec<f32>)>, samples: usize, notes: Vec<String>) -> Analysis {
+    /// The answer for a recording of `samples` samples from its scored windows, each judged
+    /// speech or not on `frames` (audio::speech): the answer is heard from the windows with
+    /// speech, or from all of them when none has any (and then it means nothing, as a note says).
+    fn summary(&self, scored: Vec<Scored>, frames: &Frames, samples: usize, mut notes: Vec<String>) -> Analysis {
         let rate = MODEL_RATE as f32;
         let clip = self.weights.sidecar.clip_samples as f32 / rate;
         let seconds = samples as f32 / rate;
-        let classes = self.weights.sidecar.labels.len();
-        let mut mean = vec![0.0f32; classes];
-        for (_, probabilities) in &scored {
-            mean.iter_mut().zip(probabilities).for_each(|(m, p)| *m += p / scored.len() as f32);
+        let verdicts: Vec<Verdict> = scored.iter().map(|w| frames.judge(w.start..w.start + w.own)).collect();
+        let speech = verdicts.iter().any(|v| v.speech);
+        let heard: Vec<&Scored> =
+            scored.iter().zip(&verdicts).filter(|(_, v)| v.speech || !speech).map(|(w, _)| w).collect();
+        let mut mean = vec![0.0f32; self.weights.sidecar.labels.len()];
+        for w in &heard {
+            mean.iter_mut().zip(&w.probabilities).for_each(|(m, p)| *m += p / heard.len() as f32);
+        }
+        if let Some(note) = speech_note(&verdicts, heard.len(), scored.len(), &notes) {
+            notes.push(note);
         }
         let windows = scored
             .into_iter()
-            .map(|(start, probabilities)| {
-                let start_seconds = start as f32 / rate;
+            .zip(&verdicts)
+            .map(|(w, verdict)| {
+                let start_seconds = w.start as f32 / rate;
                 let end_seconds = (start_seconds + clip).min(seconds.max(clip));
-                WindowResult { start_seconds, end_seconds, probabilities }
+                WindowResult { start_seconds, end_seconds, probabilities: w.probabilities, speech: verdict.speech }
             })
             .collect();
-        Analysis { labels: self.weights.sidecar.labels.clone(), probabilities: mean, windows, seconds, notes }
+        Analysis { labels: self.weights.sidecar.labels.clone(), probabilities: mean, windows, seconds, notes, speech }
     }
 
     /// The network's inner workings on one window of [`Analyzer::windows`].
@@ -365,6 +408,22 @@ impl Analyzer {
     }
 }
 
+/// What a person should know about the speech in a recording: none at all (unless a note says
+/// so already, as for silence), or windows without it that the answer leaves out.
+fn speech_note(verdicts: &[Verdict], heard: usize, windows: usize, notes: &[String]) -> Option<String> {
+    if verdicts.iter().all(|v| !v.speech) {
+        if notes.iter().any(|n| n.starts_with(NO_SPEECH)) {
+            return None;
+        }
+        // The reason of the window closest to speech: the most voiced sound.
+        let closest = verdicts.iter().max_by(|a, b| a.voiced_seconds.total_cmp(&b.voiced_seconds))?;
+        return Some(format!("{NO_SPEECH}: {}; the emotion shown means nothing.", closest.reason()));
+    }
+    (heard < windows).then(|| {
+        format!("{} of {windows} windows hold no speech; the answer is the mean of the other {heard}.", windows - heard)
+    })
+}
+
 pub(crate) fn read(data: Result<TensorData, impl std::fmt::Display>) -> Result<Vec<f32>, AnalysisError> {
     data.map_err(|e| AnalysisError::Device(e.to_string()))?
         .try_to_vec::<f32>()
@@ -394,6 +453,7 @@ mod tests {
             windows: Vec::new(),
             seconds: 1.0,
             notes: Vec::new(),
+            speech: true,
         }
     }
 

@@ -123,20 +123,40 @@ pub fn synthetic_corpus(dir: &std::path::Path, per_class: usize) {
     }
 }
 
-/// Takes for "teach it your voice" with the default model's five emotions: per emotion, 2 s
-/// tones at 16 kHz of a pitch of its own (a stand-in voice whose emotions the unadapted model
-/// cannot tell apart), in one folder per emotion as `timnet adapt --takes` reads them.
+/// Syllables of a buzzing voice: a pitch near `f0` that rises and falls, its harmonics, four
+/// syllables a second with short gaps between them, peak about `amplitude`. The speech check
+/// (timnet::audio::speech) hears speech in it, as in a melody of such notes; a steady tone it
+/// does not.
+pub fn syllables(seconds: f32, rate: u32, f0: f32, amplitude: f32) -> Vec<f32> {
+    let tau = std::f32::consts::TAU;
+    let mut phase = 0.0f32;
+    (0..(seconds * rate as f32) as usize)
+        .map(|i| {
+            let t = i as f32 / rate as f32;
+            phase = (phase + tau * f0 * (1.0 + 0.15 * (2.0 * t).sin()) / rate as f32) % (tau * 840.0);
+            // 0.175 s of sound, 0.075 s of silence.
+            let within = (t * 4.0).fract() / 0.7;
+            let envelope = if within < 1.0 { (std::f32::consts::PI * within).sin().powi(2) } else { 0.0 };
+            let buzz: f32 = (1..=8).map(|h| (h as f32 * phase).sin() / h as f32).sum();
+            amplitude * envelope * buzz / 1.9
+        })
+        .collect()
+}
+
+/// Takes for "teach it your voice" with the default model's five emotions: per emotion, 2 s of
+/// [`syllables`] at 16 kHz at a pitch of its own (a stand-in voice whose emotions the unadapted
+/// model cannot tell apart), in one folder per emotion as `timnet adapt --takes` reads them.
 /// Returns each take's emotion and file.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn tone_takes(dir: &std::path::Path, per_emotion: usize) -> Vec<(String, std::path::PathBuf)> {
+pub fn voice_takes(dir: &std::path::Path, per_emotion: usize) -> Vec<(String, std::path::PathBuf)> {
     let mut files = Vec::new();
     for (e, emotion) in ["angry", "fear", "happy", "neutral", "sad"].iter().enumerate() {
         std::fs::create_dir_all(dir.join(emotion)).expect("an emotion folder");
         for i in 0..per_emotion {
-            let step = 0.02 + 0.035 * e as f32 + 0.002 * i as f32;
-            let tone: Vec<f32> = (0..32_000).map(|n| (n as f32 * step).sin() * 0.3).collect();
+            let f0 = 90.0 + 55.0 * e as f32 + 5.0 * i as f32;
+            let take = syllables(2.0, 16_000, f0, 0.3);
             let path = dir.join(emotion).join(format!("take{i}.wav"));
-            std::fs::write(&path, timnet::audio::encode_wav(&tone, 1, 16_000)).expect("a WAV file");
+            std::fs::write(&path, timnet::audio::encode_wav(&take, 1, 16_000)).expect("a WAV file");
             files.push((emotion.to_string(), path));
         }
     }

@@ -426,7 +426,7 @@ async fn stored_voice(driver: &WebDriver, dir: &Path) -> WebDriverResult<()> {
 async fn the_page_learns_a_voice_keeps_it_and_reads_the_clis_files() -> WebDriverResult<()> {
     let scratch = workspace().join("target/e2e/voice");
     let _ = std::fs::remove_dir_all(&scratch);
-    let takes = timnet_testkit::tone_takes(&scratch.join("takes"), 2);
+    let takes = timnet_testkit::voice_takes(&scratch.join("takes"), 2);
     let wav = emodb_angry();
     let visit = visit(&[
         "--use-fake-ui-for-media-stream".into(),

@@ -157,6 +157,11 @@ fn EntryRow(entry: Entry) -> impl IntoView {
         EntryState::Failed(message) => {
             view! { <span class="error" data-testid="entry-error">{message.to_string()}</span> }.into_any()
         }
+        // Without speech the network's emotion means nothing: the entry says so instead (the
+        // notes in the detail say why).
+        EntryState::Done(done) if !done.analysis.speech => {
+            view! { <span class="top no-speech" data-testid="no-speech">"No speech detected"</span> }.into_any()
+        }
         EntryState::Done(done) => {
             let (label, p) = done.analysis.top();
             let summary = format!("{label} {:.0}%", 100.0 * p);

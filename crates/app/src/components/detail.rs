@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use leptos::html;
 use leptos::prelude::*;
-use timnet::analysis::ClipInspection;
+use timnet::analysis::{Analysis, ClipInspection};
 
 use super::charts::{Fusion, Probabilities, Timeline};
 use crate::draw::{draw_heatmap, draw_playhead, range};
@@ -37,7 +37,7 @@ fn Finished(entry: Entry, done: Arc<Done>) -> impl IntoView {
         let labels = analysis.labels.clone();
         view! {
             <h3>"Over time"</h3>
-            <p class="hint">{format!("{} windows of {clip_seconds:.2} s, every half window; the answer above is their mean. Click a window to look inside it.", analysis.windows.len())}</p>
+            <p class="hint">{format!("{} windows of {clip_seconds:.2} s, every half window; {} Click a window to look inside it.", analysis.windows.len(), answer_from(&analysis))}</p>
             <Timeline points={Signal::derive(move || points.clone())} labels={Signal::derive(move || labels.clone())} testid="timeline"
                 on_pick={Callback::new(move |w| picker.inspect_window(model, w))}/>
         }
@@ -46,7 +46,12 @@ fn Finished(entry: Entry, done: Arc<Done>) -> impl IntoView {
     let inside =
         inspection.clone().map(|i| view! { <Inside inspection=i fraction=fraction labels={analysis.labels.clone()} frame_seconds=timing.frame_seconds/> });
     let window_note = (analysis.windows.len() > 1).then(|| {
-        format!("Looking inside window {} ({window_start:.1}–{:.1} s).", window + 1, window_start + clip_seconds)
+        let speech = if analysis.windows.get(window).is_some_and(|w| !w.speech) { ", no speech" } else { "" };
+        format!(
+            "Looking inside window {} ({window_start:.1}–{:.1} s{speech}).",
+            window + 1,
+            window_start + clip_seconds
+        )
     });
     view! {
         <section class="detail" aria-label="Details" data-testid="detail">
@@ -63,6 +68,16 @@ fn Finished(entry: Entry, done: Arc<Done>) -> impl IntoView {
             <p class="hint">{window_note}</p>
             {inside}
         </section>
+    }
+}
+
+/// Which windows the answer is the mean of, in words.
+fn answer_from(analysis: &Analysis) -> String {
+    let without = analysis.windows.iter().filter(|w| !w.speech).count();
+    match without {
+        0 => "the answer above is their mean.".into(),
+        n if n == analysis.windows.len() => "none holds speech.".into(),
+        n => format!("{n} hold no speech; the answer above is the mean of the others."),
     }
 }
 

@@ -67,7 +67,7 @@ enum Command {
         #[arg(long)]
         length: Option<usize>,
     },
-    /// Predict the emotion of each audio file.
+    /// Predict the emotion of each audio file (or say that it holds no speech).
     Predict {
         files: Vec<PathBuf>,
         #[command(flatten)]
@@ -336,7 +336,22 @@ fn predict(out: &mut Out, files: &[PathBuf], model: &Model, json: bool) -> Resul
             .and_then(|bytes| analyzer.analyse_bytes(&bytes).with_context(|| file.display().to_string()));
         match analysis {
             Ok(a) if json => {
-                reports.push(serde_json::json!({ "file": path_json(file), "top": a.top().0, "doubt": a.doubt(), "analysis": a }))
+                // Without speech there is no answer: `top` is null; the probabilities stay in
+                // the analysis, beside its `speech: false`.
+                let top = a.speech.then(|| a.top().0.to_string());
+                reports
+                    .push(serde_json::json!({ "file": path_json(file), "top": top, "doubt": a.doubt(), "analysis": a }))
+            }
+            Ok(a) if !a.speech => {
+                text += &format!(
+                    "{}: no speech detected over {:.2} s in {} window(s)\n",
+                    file.display(),
+                    a.seconds,
+                    a.windows.len()
+                );
+                for note in &a.notes {
+                    text += &format!("  note: {note}\n");
+                }
             }
             Ok(a) => {
                 let (label, p) = a.top();

@@ -10,6 +10,7 @@ mod error;
 mod length;
 mod prepare;
 mod resample;
+pub mod speech;
 mod tags;
 mod vorbis_setup;
 mod wav;
