@@ -5,10 +5,20 @@
 //! [`resample`] (resampy's `kaiser_best`, the resampler the paper's features were made with)
 //! and [`fit_length`] (centre pad/crop, as the official code does before the MFCC).
 
+#[cfg(feature = "formats")]
+mod alac_cookie;
 mod decode;
 mod error;
 mod length;
+#[cfg(feature = "formats")]
+mod many_channels;
+mod ogg_chain;
+#[cfg(feature = "formats")]
+mod opus;
 mod resample;
+#[cfg(feature = "formats")]
+mod rewrap;
+mod signature;
 mod tags;
 mod vorbis_setup;
 mod wav;
@@ -65,7 +75,9 @@ impl Prepared {
 /// Decode a file's bytes and bring them to mono at [`MODEL_RATE`].
 pub fn prepare(bytes: &[u8]) -> Result<Prepared, AudioError> {
     let decoded = decode(bytes)?;
-    prepare_samples(&decoded.samples, decoded.channels, decoded.sample_rate)
+    let mut prepared = prepare_samples(&decoded.samples, decoded.channels, decoded.sample_rate)?;
+    prepared.notes.extend(decoded.notes);
+    Ok(prepared)
 }
 
 /// Bring interleaved samples at any rate to mono at [`MODEL_RATE`], checking them on the way.
