@@ -28,6 +28,9 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded, AudioError> {
         (1, 32) => |s| i32::from_le_bytes([s[0], s[1], s[2], s[3]]) as f32 / 2_147_483_648.0,
         (3, 32) => |s| f32::from_le_bytes([s[0], s[1], s[2], s[3]]),
         (3, 64) => |s| f64::from_le_bytes(s.try_into().expect("eight bytes")) as f32,
+        (1 | 3, _) => {
+            return Err(AudioError::Corrupt(format!("its format chunk claims {bits}-bit samples")));
+        }
         _ => {
             let codec = wave_format_name(tag);
             return Err(AudioError::Unsupported(format!(
@@ -90,5 +93,8 @@ mod tests {
         file[20..22].copy_from_slice(&0x11u16.to_le_bytes());
         let e = decode(&file).unwrap_err();
         assert!(e.to_string().contains("IMA ADPCM audio of 40 channels"), "{e}");
+        file[20..22].copy_from_slice(&1u16.to_le_bytes());
+        file[34..36].copy_from_slice(&16_400u16.to_le_bytes());
+        assert_eq!(decode(&file).unwrap_err().to_string(), "the audio file is damaged: its format chunk claims 16400-bit samples");
     }
 }
