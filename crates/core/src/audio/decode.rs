@@ -374,10 +374,21 @@ fn unreadable(bytes: &[u8], error: SymphoniaError) -> AudioError {
         return AudioError::NotAudio("no audio format this program reads was found in it".into());
     };
     match error {
+        _ if !library_opens(&found) => AudioError::Unsupported(found.describe()),
         SymphoniaError::Unsupported(_) => AudioError::Unsupported(found.describe()),
         SymphoniaError::IoError(e) if e.kind() == std::io::ErrorKind::InvalidData => AudioError::Corrupt(e.to_string()),
         SymphoniaError::IoError(_) => AudioError::NotAudio(format!("its {} header breaks off", found.name())),
         other => AudioError::NotAudio(format!("its {} header could not be read ({})", found.name(), describe(other))),
+    }
+}
+
+/// Whether the decoder library, as this build has it, opens the container: when it does not,
+/// its error is only where its search for a header it knows ran out.
+fn library_opens(found: &signature::Found) -> bool {
+    match found.name() {
+        "WAV" | "AIFF" | "AIFF-C" | "Ogg" | "FLAC" => true,
+        "MP4" | "CAF" | "WebM" | "Matroska" => cfg!(feature = "formats"),
+        _ => false,
     }
 }
 

@@ -95,6 +95,9 @@ mod tests {
         assert!(e.to_string().contains("IMA ADPCM audio of 40 channels"), "{e}");
         file[20..22].copy_from_slice(&1u16.to_le_bytes());
         file[34..36].copy_from_slice(&16_400u16.to_le_bytes());
-        assert_eq!(decode(&file).unwrap_err().to_string(), "the audio file is damaged: its format chunk claims 16400-bit samples");
+        assert_eq!(
+            decode(&file).unwrap_err().to_string(),
+            "the audio file is damaged: its format chunk claims 16400-bit samples"
+        );
     }
 }
