@@ -385,11 +385,8 @@ fn unreadable(bytes: &[u8], error: SymphoniaError) -> AudioError {
 /// Whether the decoder library, as this build has it, opens the container: when it does not,
 /// its error is only where its search for a header it knows ran out.
 fn library_opens(found: &signature::Found) -> bool {
-    match found.name() {
-        "WAV" | "AIFF" | "AIFF-C" | "Ogg" | "FLAC" => true,
-        "MP4" | "CAF" | "WebM" | "Matroska" => cfg!(feature = "formats"),
-        _ => false,
-    }
+    let native_only = matches!(found.name(), "MP4" | "CAF" | "WebM" | "Matroska");
+    matches!(found.name(), "WAV" | "AIFF" | "AIFF-C" | "Ogg" | "FLAC") || native_only && cfg!(feature = "formats")
 }
 
 /// A container with no track the decoder library knows a codec for.

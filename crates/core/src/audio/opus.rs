@@ -14,7 +14,7 @@ pub(super) const RATE: u32 = 48_000;
 const MAX_FRAMES: usize = 5_760;
 
 enum Inner {
-    Single(OpusDecoder),
+    Single(Box<OpusDecoder>),
     Multi(OpusMultistreamDecoder),
 }
 
@@ -40,7 +40,7 @@ impl Opus {
         let gain_db = i16::from_le_bytes([head[16], head[17]]) as f32 / 256.0;
         let family = head[18];
         let inner = match family {
-            0 => OpusDecoder::new(RATE, channels).map(Inner::Single),
+            0 => OpusDecoder::new(RATE, channels).map(|d| Inner::Single(Box::new(d))),
             _ => {
                 let Some(table) = head.get(19..21 + channels) else {
                     return Err("its Opus channel mapping table is cut short".into());
