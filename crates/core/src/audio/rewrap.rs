@@ -62,7 +62,8 @@ fn rf64(bytes: &[u8]) -> Result<Vec<u8>, AudioError> {
             }
             _ => {}
         }
-        at = body.saturating_add(size as usize).saturating_add(size as usize & 1);
+        // Clamped: a size past the end ends the walk instead of overflowing the next offset.
+        at = body.saturating_add(size as usize).saturating_add(size as usize & 1).min(bytes.len());
     }
     let fmt = fmt.ok_or_else(|| damaged("RF64", "has no format chunk"))?;
     let data = data.ok_or_else(|| damaged("RF64", "has no data chunk"))?;
@@ -85,7 +86,7 @@ fn wave64(bytes: &[u8]) -> Result<Vec<u8>, AudioError> {
             _ => {}
         }
         let padded = size.saturating_add(7) & !7;
-        at = at.saturating_add(usize::try_from(padded).unwrap_or(usize::MAX));
+        at = at.saturating_add(usize::try_from(padded).unwrap_or(usize::MAX)).min(bytes.len());
     }
     let fmt = fmt.ok_or_else(|| damaged("Wave64", "has no format chunk"))?;
     let data = data.ok_or_else(|| damaged("Wave64", "has no data chunk"))?;
@@ -207,6 +208,15 @@ mod tests {
         far[4..8].copy_from_slice(&1000u32.to_be_bytes());
         assert!(as_wav(&far).unwrap().unwrap_err().to_string().contains("outside the file"));
         assert!(as_wav(&au(3, 1, &[])[..10]).unwrap().is_err());
+    }
+
+    #[test]
+    fn chunk_sizes_past_the_end_are_refused_not_overflowed() {
+        let rf64 = [&b"RF64\xff\xff\xff\xffWAVEjunk"[..], &u32::MAX.to_le_bytes(), b"data"].concat();
+        assert!(as_wav(&rf64).unwrap().unwrap_err().to_string().contains("no format chunk"));
+        let chunk = |id: &[u8], size: u64| [id, &[0u8; 12], &size.to_le_bytes()].concat();
+        let w64 = [WAVE64_RIFF, &[0u8; 24], &chunk(b"junk", u64::MAX - 3)].concat();
+        assert!(as_wav(&w64).unwrap().unwrap_err().to_string().contains("no format chunk"));
     }
 
     #[test]
