@@ -1,8 +1,9 @@
 //! Audio into the page: dropped or picked files, and the microphone.
 //!
 //! Files go through the same Rust decoder as the CLI (WAV, FLAC, MP3, Ogg Vorbis, AIFF), so the
-//! page's MFCCs equal `timnet mfcc`'s; only what it cannot read (WebM/Opus, AAC…) is decoded by
-//! the browser, at the browser's rate, before the shared Rust resampler.
+//! page's MFCCs equal `timnet mfcc`'s; only what it cannot read (WebM/Opus, AAC…: the core
+//! crate's `formats` feature, which the page leaves off for its size) is decoded by the browser,
+//! at the browser's rate, before the shared Rust resampler.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -31,10 +32,14 @@ pub async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, PageError> {
 pub async fn prepare_file(bytes: &[u8]) -> Result<Prepared, PageError> {
     match prepare(bytes) {
         Ok(prepared) => Ok(prepared),
-        Err(AudioError::NotAudio(_)) => {
-            let (samples, rate) = browser_decode(bytes)
-                .await
-                .map_err(|_| AudioError::NotAudio("the browser cannot decode it either".into()))?;
+        // Not audio to our decoder, or a format it names but does not read here (Opus, AAC...):
+        // the browser may read it. If it cannot either, a refusal that names the container and
+        // codec stands.
+        Err(refusal @ (AudioError::NotAudio(_) | AudioError::Unsupported(_))) => {
+            let (samples, rate) = browser_decode(bytes).await.map_err(|_| match refusal {
+                AudioError::Unsupported(what) => AudioError::Unsupported(what),
+                _ => AudioError::NotAudio("the browser cannot decode it either".into()),
+            })?;
             let mut prepared = prepare_samples(&samples, 1, rate)?;
             prepared.notes.push("Decoded by the browser (a format our decoder does not read).".into());
             Ok(prepared)

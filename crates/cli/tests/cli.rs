@@ -137,6 +137,48 @@ fn every_hostile_or_unusual_file_gets_a_sane_answer() {
     assert!(!ok && err.contains("No such file"), "{err}");
 }
 
+/// The formats only the native program decodes (the core's `formats` feature; the page hands
+/// them to the browser): tests/fixtures/formats, each analysed for as long as it lasts, and
+/// those it does not read refused with the container and codec named.
+#[test]
+fn the_formats_people_drop_are_analysed_natively() {
+    let dir = common::workspace_dir().join("tests/fixtures/formats");
+    let analysed = [
+        ("aac.m4a", 0.3),
+        ("alac.m4a", 0.3),
+        ("ima-adpcm.wav", 0.3),
+        ("ms-adpcm.wav", 0.3),
+        ("pcm.caf", 0.3),
+        ("alac.caf", 0.3),
+        ("rf64.wav", 0.3),
+        ("wave64.w64", 0.3),
+        ("au16.au", 0.3),
+        ("mulaw.au", 0.3),
+        ("opus.opus", 0.3),
+        ("opus.webm", 0.3),
+        ("chained.ogg", 0.6),
+        ("joined.mp3", 0.6),
+    ];
+    for (name, source_seconds) in analysed {
+        let (ok, out, err) = timnet(&["predict", "--json", dir.join(name).to_str().unwrap()]);
+        assert!(ok, "{name}: {err}");
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let seconds = report[0]["analysis"]["seconds"].as_f64().unwrap();
+        // Codecs pad a little (encoder delay, a last block); none loses a part.
+        assert!((source_seconds..source_seconds + 0.2).contains(&seconds), "{name}: {seconds} s");
+    }
+    for (name, message) in [
+        ("wavpack.wv", "WavPack audio is not supported by this program"),
+        ("ac3.m4a", "AC-3 audio in an MP4 container is not supported by this program"),
+    ] {
+        let (ok, out, err) = timnet(&["predict", "--json", dir.join(name).to_str().unwrap()]);
+        assert!(!ok && !err.contains("panicked"), "{name}: {err}");
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let error = report[0]["error"].as_str().unwrap_or_default();
+        assert!(error.ends_with(&format!("{name}: {message}")), "{name}: {error}");
+    }
+}
+
 #[test]
 fn predict_refuses_missing_or_broken_weights_in_words() {
     let dir = common::scratch("cli-weights");

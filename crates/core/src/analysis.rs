@@ -304,14 +304,15 @@ impl Analyzer {
         let mut preparer: Option<Preparer> = None;
         let mut scoring = Scoring::new(self);
         let mut resampled = Vec::new();
-        decode_with(bytes, |chunk, channels, rate| {
+        let read = decode_with(bytes, |chunk, channels, rate| {
             Preparer::feed(&mut preparer, chunk, channels, rate, &mut resampled)?;
             block_on(scoring.push(self, &resampled))?;
             resampled.clear();
             Ok::<_, AnalysisError>(())
         })?;
         let preparer = preparer.ok_or(crate::audio::AudioError::TooShort { samples: 0 })?;
-        let tail = preparer.finish(Vec::new())?;
+        let mut tail = preparer.finish(Vec::new())?;
+        tail.notes.extend(read);
         block_on(scoring.push(self, &tail.samples))?;
         block_on(scoring.finish(self, tail.notes))
     }

@@ -194,7 +194,9 @@ async fn after_one_visit_the_page_works_with_the_network_off() -> WebDriverResul
         open_page(&visit, "?cpu").await?;
         // Either outcome is in words; only the first lets the test go on.
         let saved = driver
-            .query(By::XPath("//*[@data-testid='offline'][starts-with(., 'Saved') or starts-with(., 'The page could not')]"))
+            .query(By::XPath(
+                "//*[@data-testid='offline'][starts-with(., 'Saved') or starts-with(., 'The page could not')]",
+            ))
             .wait(Duration::from_secs(120), Duration::from_millis(250))
             .first()
             .await?

@@ -1,14 +1,18 @@
 use std::io::Cursor;
 
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{CODEC_TYPE_NULL, DecoderOptions};
+use symphonia::core::codecs::{
+    CODEC_TYPE_ADPCM_IMA_WAV, CODEC_TYPE_ADPCM_MS, CODEC_TYPE_NULL, CodecParameters, Decoder, DecoderOptions,
+};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::FormatOptions;
+use symphonia::core::formats::{FormatOptions, FormatReader, Packet};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use super::{AudioError, tags};
+use super::{AudioError, ogg_chain, signature, tags};
+#[cfg(feature = "formats")]
+use super::{alac_cookie, many_channels, opus, rewrap};
 
 /// Samples as the file holds them: interleaved, in [-1, 1], at the file's own rate.
 #[derive(Debug, Clone)]
@@ -16,6 +20,8 @@ pub struct Decoded {
     pub samples: Vec<f32>,
     pub channels: usize,
     pub sample_rate: u32,
+    /// What a person should know about how the file was read (a part left out).
+    pub notes: Vec<String>,
 }
 
 impl Decoded {
@@ -24,46 +30,77 @@ impl Decoded {
     }
 }
 
-/// Decode WAV (PCM 8/16/24/32-bit, float), AIFF, FLAC, MP3 or Ogg Vorbis from memory.
+/// Decode WAV (PCM 8/16/24/32-bit, float), AIFF, FLAC, MP3 or Ogg Vorbis from memory; with the
+/// `formats` feature also AAC and ALAC (MP4, CAF), ADPCM WAV, Opus (Ogg, WebM), RF64, Wave64,
+/// Sun AU and WAVs of any number of channels.
 ///
 /// The container is recognised by its content, never by a file name, so an MP3 named `.wav`
 /// decodes as MP3. A stream that breaks off mid-way keeps what was decoded before the break,
-/// as other players do; one that yields nothing is an error.
+/// as other players do; one that yields nothing is an error. What cannot be read is named:
+/// "Opus audio in an Ogg container is not supported by this program".
 pub fn decode(bytes: &[u8]) -> Result<Decoded, AudioError> {
     let mut samples = Vec::new();
     let (mut channels, mut sample_rate) = (0, 0);
-    decode_with(bytes, |chunk, c, rate| {
+    let notes = decode_with(bytes, |chunk, c, rate| {
         samples.extend_from_slice(chunk);
         (channels, sample_rate) = (c, rate);
         Ok::<_, AudioError>(())
     })?;
-    Ok(Decoded { samples, channels, sample_rate })
+    Ok(Decoded { samples, channels, sample_rate, notes })
 }
 
 /// [`decode`], handing each decoded packet to `sink` as it comes (interleaved samples, channels,
 /// rate) instead of gathering them: memory stays at one packet, however long the file. An
-/// error from `sink` stops decoding and is returned.
+/// error from `sink` stops decoding and is returned. Gives what a person should know about how
+/// the file was read (a part left out).
 pub fn decode_with<E: From<AudioError>>(
     bytes: &[u8],
     mut sink: impl FnMut(&[f32], usize, u32) -> Result<(), E>,
-) -> Result<(), E> {
+) -> Result<Vec<String>, E> {
     if bytes.is_empty() {
         return Err(AudioError::Empty.into());
     }
     let bytes = tags::checked(bytes)?;
+    if let Some(format) = signature::unreadable_format(bytes) {
+        return Err(AudioError::Unsupported(format.into()).into());
+    }
+    #[cfg(feature = "formats")]
+    if let Some(wav) = rewrap::as_wav(bytes) {
+        return decode_wav_or_other(&wav?, &mut sink);
+    }
+    decode_wav_or_other(bytes, &mut sink)
+}
+
+/// A decoder's sink, as the functions below pass it on.
+type Sink<'a, E> = dyn FnMut(&[f32], usize, u32) -> Result<(), E> + 'a;
+
+fn decode_wav_or_other<E: From<AudioError>>(bytes: &[u8], sink: &mut Sink<'_, E>) -> Result<Vec<String>, E> {
     check_wav_format(bytes)?;
     check_aiff_rate(bytes)?;
-    match decode_container(bytes, &mut sink) {
+    let filled = fill_in_zero_data_size(bytes);
+    let bytes = filled.as_deref().unwrap_or(bytes);
+    if let Some(channels) = wav_channels(bytes).filter(|&c| c > LIBRARY_MAX_CHANNELS) {
+        // Rare enough to be read whole, then handed on at once.
+        let wide = wide_wav(bytes, channels)?;
+        sink(&wide.samples, wide.channels, wide.sample_rate)?;
+        return Ok(wide.notes);
+    }
+    if let [first, rest @ ..] = ogg_chain::parts(bytes).as_slice()
+        && !rest.is_empty()
+    {
+        return decode_chain(first, rest, sink);
+    }
+    match decode_container(bytes, sink) {
         // Refused before any sample reached the sink: a repaired header may be read instead.
         Err(Refused::NotAudio(why)) => match repair_wav_sizes(bytes) {
-            Some(repaired) => decode_container(&repaired, &mut sink).map_err(|e| match e {
+            Some(repaired) => decode_container(&repaired, sink).map_err(|e| match e {
                 Refused::NotAudio(_) => AudioError::NotAudio(why).into(),
                 Refused::Other(e) => e,
             }),
             None => Err(AudioError::NotAudio(why).into()),
         },
         Err(Refused::Other(e)) => Err(e),
-        Ok(()) => Ok(()),
+        Ok(notes) => Ok(notes),
     }
 }
 
@@ -80,6 +117,102 @@ impl<E: From<AudioError>> From<AudioError> for Refused<E> {
             AudioError::NotAudio(why) => Refused::NotAudio(why),
             other => Refused::Other(other.into()),
         }
+    }
+}
+
+impl<E> Refused<E> {
+    fn into_error(self) -> E
+    where
+        E: From<AudioError>,
+    {
+        match self {
+            Refused::NotAudio(why) => AudioError::NotAudio(why).into(),
+            Refused::Other(e) => e,
+        }
+    }
+}
+
+/// The most channels the decoder library reads (its channel set is a 26-position bit mask).
+const LIBRARY_MAX_CHANNELS: u16 = 26;
+
+#[cfg(feature = "formats")]
+fn wide_wav(bytes: &[u8], _channels: u16) -> Result<Decoded, AudioError> {
+    many_channels::decode(bytes)
+}
+
+#[cfg(not(feature = "formats"))]
+fn wide_wav(_bytes: &[u8], channels: u16) -> Result<Decoded, AudioError> {
+    Err(AudioError::Unsupported(format!(
+        "{channels}-channel audio in a WAV container (at most {LIBRARY_MAX_CHANNELS} channels)"
+    )))
+}
+
+/// The channel count a WAV's format chunk gives; `None` for any other file.
+fn wav_channels(bytes: &[u8]) -> Option<u16> {
+    let (at, _, _) = wav_chunks(bytes).find(|&(_, id, _)| id == b"fmt ")?;
+    let field = bytes.get(at + 10..at + 12)?;
+    Some(u16::from_le_bytes([field[0], field[1]]))
+}
+
+/// The parts of a chained Ogg file, heard one after the other while their rate and channels
+/// stay the same; where a part cannot be joined on, the analysis stops and says so.
+fn decode_chain<E: From<AudioError>>(first: &[u8], rest: &[&[u8]], sink: &mut Sink<'_, E>) -> Result<Vec<String>, E> {
+    // The first part's format, and how many frames have been handed on.
+    let (mut format, mut frames) = (None::<(usize, u32)>, 0usize);
+    let mut notes = {
+        let mut counting = |chunk: &[f32], channels: usize, rate: u32| {
+            format = Some((channels, rate));
+            frames += chunk.len() / channels.max(1);
+            sink(chunk, channels, rate)
+        };
+        decode_container(first, &mut counting).map_err(Refused::into_error)?
+    };
+    let Some(first_format) = format else { return Ok(notes) };
+    for (joined, part) in rest.iter().enumerate() {
+        // A part in another format is found at its first packet, before it reaches the sink.
+        let mut other = None;
+        let mut joining = |chunk: &[f32], channels: usize, rate: u32| {
+            if (channels, rate) != first_format {
+                other = Some((channels, rate));
+                return Err(Joined::Stop);
+            }
+            frames += chunk.len() / channels.max(1);
+            sink(chunk, channels, rate).map_err(Joined::Sink)
+        };
+        let why = match decode_container(part, &mut joining) {
+            Ok(more) => {
+                notes.extend(more);
+                continue;
+            }
+            Err(Refused::Other(Joined::Sink(e))) => return Err(e),
+            Err(Refused::Other(Joined::Stop)) => match other {
+                Some((channels, rate)) => format!("changes to {rate} Hz, {channels} channel(s)"),
+                None => "cannot be joined on".into(),
+            },
+            Err(Refused::Other(Joined::Audio(e))) => format!("cannot be read: {e}"),
+            Err(Refused::NotAudio(why)) => format!("cannot be read: {}", AudioError::NotAudio(why)),
+        };
+        let seconds = frames as f32 / first_format.1 as f32;
+        notes.push(format!(
+            "Only the first {} of the {} streams chained in this Ogg file ({seconds:.1} s) were analysed: the next {why}.",
+            joined + 1,
+            rest.len() + 1
+        ));
+        break;
+    }
+    Ok(notes)
+}
+
+/// How joining a chained part ended early: a part in another format, the audio, or the sink.
+enum Joined<E> {
+    Stop,
+    Audio(AudioError),
+    Sink(E),
+}
+
+impl<E> From<AudioError> for Joined<E> {
+    fn from(e: AudioError) -> Self {
+        Joined::Audio(e)
     }
 }
 
@@ -121,6 +254,37 @@ fn repair_wav_sizes(bytes: &[u8]) -> Option<Vec<u8>> {
     (fixed != bytes).then_some(fixed)
 }
 
+/// A WAV whose data chunk says 0 bytes while samples follow it: a recorder stopped before it
+/// went back to write the sizes. The same bytes with the data running to the end of the file.
+/// A real empty data chunk is followed by nothing, or by chunks that end where the file ends.
+fn fill_in_zero_data_size(bytes: &[u8]) -> Option<Vec<u8>> {
+    let (at, _, _) = wav_chunks(bytes).find(|&(_, id, size)| id == b"data" && size == 0)?;
+    let after = at + 8;
+    if after >= bytes.len() || chunks_end_the_file(bytes, after) {
+        return None;
+    }
+    let mut fixed = bytes.to_vec();
+    fixed[4..8].copy_from_slice(&((bytes.len() - 8) as u32).to_le_bytes());
+    fixed[at + 4..at + 8].copy_from_slice(&((bytes.len() - after) as u32).to_le_bytes());
+    Some(fixed)
+}
+
+/// Whether the bytes from `at` on are chunks (ids of printable letters) that end where the file
+/// ends.
+fn chunks_end_the_file(bytes: &[u8], at: usize) -> bool {
+    let mut last_end = at;
+    for (start, id, size) in chunks(bytes, at, u32::from_le_bytes) {
+        if !id.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+            return false;
+        }
+        last_end = start.saturating_add(8).saturating_add(size).saturating_add(size & 1);
+        if last_end >= bytes.len() {
+            break;
+        }
+    }
+    last_end == bytes.len() || last_end == bytes.len() + 1
+}
+
 /// Refuse a WAV whose format chunk the decoder library would panic on instead of returning an
 /// error: a rate of 0 Hz (an assertion), and an extensible format whose channel mask lacks bits
 /// for more channels than it can shift in (an overflow, found by fuzzing).
@@ -138,7 +302,7 @@ fn check_wav_format(bytes: &[u8]) -> Result<(), AudioError> {
         return Err(AudioError::BadSampleRate(rate));
     }
     let format = u16::from_le_bytes([field(0)[0], field(0)[1]]);
-    if format == 0xFFFE && at + 8 + 24 <= bytes.len() {
+    if format == 0xFFFE && channels <= LIBRARY_MAX_CHANNELS && at + 8 + 24 <= bytes.len() {
         let mask = u32::from_le_bytes([field(20)[0], field(20)[1], field(20)[2], field(20)[3]]);
         let missing = (channels as u32).saturating_sub(mask.count_ones());
         if missing > 0 && (missing >= 32 || mask.leading_zeros() == 0) {
@@ -183,27 +347,40 @@ fn extended_to_hz(b: [u8; 10]) -> u32 {
 
 fn decode_container<E: From<AudioError>>(
     bytes: &[u8],
-    sink: &mut impl FnMut(&[f32], usize, u32) -> Result<(), E>,
-) -> Result<(), Refused<E>> {
+    sink: &mut (impl FnMut(&[f32], usize, u32) -> Result<(), E> + ?Sized),
+) -> Result<Vec<String>, Refused<E>> {
     let source = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), Default::default());
     let probed = symphonia::default::get_probe()
         .format(&Hint::new(), source, &FormatOptions::default(), &MetadataOptions::default())
-        .map_err(|e| AudioError::NotAudio(describe(e)))?;
+        .map_err(|e| unreadable(bytes, e))?;
     let mut format = probed.format;
-    let track = format.tracks().iter().find(|t| t.codec_params.codec != CODEC_TYPE_NULL).ok_or(AudioError::NoTrack)?;
-    let track_id = track.id;
-    let params = track.codec_params.clone();
-    let mut decoder = symphonia::default::get_codecs()
-        .make(&params, &DecoderOptions::default())
-        .map_err(|e| AudioError::NotAudio(describe(e)))?;
+    let (track_id, params) = first_audio_track(&*format).ok_or_else(|| no_track(bytes))?;
+    let mut decoder = PacketDecoder::new(&params).map_err(|e| unreadable(bytes, e))?;
 
-    let mut decoded = 0;
-    let mut interleaved: Option<SampleBuffer<f32>> = None;
+    // One packet's samples at a time; frames handed on so far.
+    let mut samples = Vec::new();
+    let mut frames = 0usize;
+    let mut notes = Vec::new();
+    // The rate of what came so far, for the note on a stream cut short.
+    let mut sample_rate = 0u32;
+    // ADPCM's last block is padded; the fact chunk says how many frames are real.
+    let real_frames = matches!(params.codec, CODEC_TYPE_ADPCM_MS | CODEC_TYPE_ADPCM_IMA_WAV)
+        .then_some(params.n_frames)
+        .flatten()
+        .map(|n| n as usize);
     let mut last_error = None;
     loop {
         let packet = match format.next_packet() {
             Ok(packet) => packet,
             Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            // A new stream mid-file that the chain split did not find: what came before counts.
+            Err(SymphoniaError::ResetRequired) if frames > 0 => {
+                notes.push(format!(
+                    "Only the first {:.1} s were analysed: a new stream starts there that this program cannot join on.",
+                    frames as f32 / sample_rate.max(1) as f32
+                ));
+                break;
+            }
             Err(e) => {
                 last_error = Some(describe(e));
                 break;
@@ -212,28 +389,26 @@ fn decode_container<E: From<AudioError>>(
         if packet.track_id() != track_id {
             continue;
         }
-        match decoder.decode(&packet) {
-            Ok(buffer) => {
-                let spec = *buffer.spec();
-                let (channels, sample_rate) = (spec.channels.count(), spec.rate);
-                if buffer.frames() == 0 {
-                    continue;
-                }
+        samples.clear();
+        match decoder.decode(&packet, &mut samples) {
+            Ok(Some((channels, rate))) => {
+                sample_rate = rate;
                 if channels == 0 {
                     return Err(AudioError::NoChannels.into());
                 }
                 if sample_rate == 0 {
                     return Err(AudioError::UnknownSampleRate.into());
                 }
-                // One buffer for every packet, made again only when a packet is larger.
-                let converted = match interleaved.take() {
-                    Some(kept) if kept.capacity() >= buffer.capacity() * channels => interleaved.insert(kept),
-                    _ => interleaved.insert(SampleBuffer::<f32>::new(buffer.capacity() as u64, spec)),
-                };
-                converted.copy_interleaved_ref(buffer);
-                decoded += converted.samples().len();
-                sink(converted.samples(), channels, sample_rate).map_err(Refused::Other)?;
+                let mut packet_frames = samples.len() / channels;
+                if let Some(real) = real_frames {
+                    packet_frames = packet_frames.min(real.saturating_sub(frames));
+                }
+                if packet_frames > 0 {
+                    sink(&samples[..packet_frames * channels], channels, sample_rate).map_err(Refused::Other)?;
+                    frames += packet_frames;
+                }
             }
+            Ok(None) => {}
             // A damaged packet is skipped, as players do; the rest of the stream still counts.
             Err(SymphoniaError::DecodeError(e)) => last_error = Some(e.to_string()),
             Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
@@ -243,14 +418,94 @@ fn decode_container<E: From<AudioError>>(
             }
         }
     }
-    if decoded == 0 {
+    if frames == 0 {
         return Err(match last_error {
             Some(e) => AudioError::Corrupt(e),
             None => AudioError::TooShort { samples: 0 },
         }
         .into());
     }
-    Ok(())
+    Ok(notes)
+}
+
+fn first_audio_track(format: &dyn FormatReader) -> Option<(u32, CodecParameters)> {
+    let track = format.tracks().iter().find(|t| t.codec_params.codec != CODEC_TYPE_NULL)?;
+    Some((track.id, track.codec_params.clone()))
+}
+
+/// A codec: the decoder library's, or (with the `formats` feature) the Opus decoder crate's.
+enum PacketDecoder {
+    Library(Box<dyn Decoder>),
+    #[cfg(feature = "formats")]
+    Opus(opus::Opus),
+}
+
+impl PacketDecoder {
+    fn new(params: &CodecParameters) -> Result<PacketDecoder, SymphoniaError> {
+        #[cfg(feature = "formats")]
+        if params.codec == symphonia::core::codecs::CODEC_TYPE_OPUS {
+            let head = params.extra_data.as_deref().unwrap_or_default();
+            return opus::Opus::new(head)
+                .map(PacketDecoder::Opus)
+                .map_err(|e| SymphoniaError::IoError(std::io::Error::new(std::io::ErrorKind::InvalidData, e)));
+        }
+        #[cfg(feature = "formats")]
+        let params = &alac_cookie::unwrapped(params);
+        let decoder = symphonia::default::get_codecs().make(params, &DecoderOptions::default())?;
+        Ok(PacketDecoder::Library(decoder))
+    }
+
+    /// Decode a packet onto `out`; the channels and rate of what it held, if it held any.
+    fn decode(&mut self, packet: &Packet, out: &mut Vec<f32>) -> Result<Option<(usize, u32)>, SymphoniaError> {
+        match self {
+            PacketDecoder::Library(decoder) => {
+                let buffer = decoder.decode(packet)?;
+                let spec = *buffer.spec();
+                if buffer.frames() == 0 {
+                    return Ok(None);
+                }
+                let mut interleaved = SampleBuffer::<f32>::new(buffer.capacity() as u64, spec);
+                interleaved.copy_interleaved_ref(buffer);
+                out.extend_from_slice(interleaved.samples());
+                Ok(Some((spec.channels.count(), spec.rate)))
+            }
+            #[cfg(feature = "formats")]
+            PacketDecoder::Opus(decoder) => {
+                decoder.decode(packet.buf(), out).map_err(|_| SymphoniaError::DecodeError("invalid Opus packet"))?;
+                Ok(Some((decoder.channels, opus::RATE)))
+            }
+        }
+    }
+}
+
+/// Why the decoder library could not open a file, in words: the container and codec its own
+/// signature names when it has one, never the library's "end of stream" or "unsupported core".
+fn unreadable(bytes: &[u8], error: SymphoniaError) -> AudioError {
+    let Some(found) = signature::identify(bytes) else {
+        return AudioError::NotAudio("no audio format this program reads was found in it".into());
+    };
+    match error {
+        _ if !library_opens(&found) => AudioError::Unsupported(found.describe()),
+        SymphoniaError::Unsupported(_) => AudioError::Unsupported(found.describe()),
+        SymphoniaError::IoError(e) if e.kind() == std::io::ErrorKind::InvalidData => AudioError::Corrupt(e.to_string()),
+        SymphoniaError::IoError(_) => AudioError::NotAudio(format!("its {} header breaks off", found.name())),
+        other => AudioError::NotAudio(format!("its {} header could not be read ({})", found.name(), describe(other))),
+    }
+}
+
+/// Whether the decoder library, as this build has it, opens the container: when it does not,
+/// its error is only where its search for a header it knows ran out.
+fn library_opens(found: &signature::Found) -> bool {
+    let native_only = matches!(found.name(), "MP4" | "CAF" | "WebM" | "Matroska");
+    matches!(found.name(), "WAV" | "AIFF" | "AIFF-C" | "Ogg" | "FLAC") || native_only && cfg!(feature = "formats")
+}
+
+/// A container with no track the decoder library knows a codec for.
+fn no_track(bytes: &[u8]) -> AudioError {
+    match signature::identify(bytes) {
+        Some(found) if found.codec.is_some() => AudioError::Unsupported(found.describe()),
+        _ => AudioError::NoTrack,
+    }
 }
 
 fn describe(error: SymphoniaError) -> String {
@@ -326,16 +581,46 @@ mod tests {
     fn headers_the_decoder_library_would_assert_on_are_refused_first() {
         assert_eq!(decode(&wav(1, 16, 1, 0, &[0u8; 64])).unwrap_err(), AudioError::BadSampleRate(0));
         assert_eq!(decode(&wav(1, 16, 0, 8000, &[0u8; 64])).unwrap_err(), AudioError::NoChannels);
-        // WAVE_FORMAT_EXTENSIBLE with 40 channels and an empty channel mask.
-        let mut extensible = wav(1, 16, 40, 8000, &[0u8; 160]);
+        // WAVE_FORMAT_EXTENSIBLE with 3 channels and a mask of only the top bit.
+        let mut extensible = wav(1, 16, 3, 8000, &[0u8; 120]);
         extensible[20..22].copy_from_slice(&0xFFFEu16.to_le_bytes());
         extensible[16..20].copy_from_slice(&40u32.to_le_bytes());
         let fmt_end = 20 + 16;
         let tail: Vec<u8> =
-            [22u16.to_le_bytes().as_slice(), &16u16.to_le_bytes(), &0u32.to_le_bytes(), &[0u8; 16]].concat();
+            [22u16.to_le_bytes().as_slice(), &16u16.to_le_bytes(), &0x8000_0000u32.to_le_bytes(), &[0u8; 16]].concat();
         extensible.splice(fmt_end..fmt_end, tail);
         let e = decode(&extensible).unwrap_err();
-        assert!(e.to_string().contains("cannot describe 40 channels"), "{e}");
+        assert!(e.to_string().contains("cannot describe 3 channels"), "{e}");
+    }
+
+    #[test]
+    fn wavs_of_more_channels_than_the_decoder_library_names_are_not_called_damaged() {
+        let data = vec![0u8; 40 * 2 * 4];
+        let result = decode(&wav(1, 16, 40, 8000, &data));
+        #[cfg(feature = "formats")]
+        assert_eq!(result.map(|d| (d.channels, d.frames())).unwrap(), (40, 4));
+        #[cfg(not(feature = "formats"))]
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "40-channel audio in a WAV container (at most 26 channels) is not supported by this program"
+        );
+    }
+
+    /// The page's build (no `formats`): what it cannot read is named, so that it can say so
+    /// when the browser cannot read it either.
+    #[cfg(not(feature = "formats"))]
+    #[test]
+    fn without_the_native_formats_opus_in_ogg_is_named() {
+        let opus = include_bytes!("../../../../tests/fixtures/formats/opus.opus");
+        assert_eq!(
+            decode(opus).unwrap_err().to_string(),
+            "Opus audio in an Ogg container is not supported by this program"
+        );
+        let m4a = include_bytes!("../../../../tests/fixtures/formats/aac.m4a");
+        assert_eq!(
+            decode(m4a).unwrap_err().to_string(),
+            "AAC audio in an MP4 container is not supported by this program"
+        );
     }
 
     #[test]

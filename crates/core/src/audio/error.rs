@@ -7,6 +7,9 @@ pub enum AudioError {
     Empty,
     #[error("not an audio file (or a format this program cannot read): {0}")]
     NotAudio(String),
+    /// A format recognised but not read: what was found, container and codec named.
+    #[error("{0} is not supported by this program")]
+    Unsupported(String),
     #[error("the audio file is damaged: {0}")]
     Corrupt(String),
     #[error("the file holds no audio track")]

@@ -5,11 +5,21 @@
 //! [`resample`] (resampy's `kaiser_best`, the resampler the paper's features were made with)
 //! and [`fit_length`] (centre pad/crop, as the official code does before the MFCC).
 
+#[cfg(feature = "formats")]
+mod alac_cookie;
 mod decode;
 mod error;
 mod length;
+#[cfg(feature = "formats")]
+mod many_channels;
+mod ogg_chain;
+#[cfg(feature = "formats")]
+mod opus;
 mod prepare;
 mod resample;
+#[cfg(feature = "formats")]
+mod rewrap;
+mod signature;
 pub mod speech;
 mod tags;
 mod vorbis_setup;

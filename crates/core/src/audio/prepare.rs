@@ -10,9 +10,12 @@ use super::{
 pub fn prepare(bytes: &[u8]) -> Result<Prepared, AudioError> {
     let mut preparer: Option<Preparer> = None;
     let mut samples = Vec::new();
-    decode_with(bytes, |chunk, channels, rate| Preparer::feed(&mut preparer, chunk, channels, rate, &mut samples))?;
+    let read =
+        decode_with(bytes, |chunk, channels, rate| Preparer::feed(&mut preparer, chunk, channels, rate, &mut samples))?;
     let preparer = preparer.ok_or(AudioError::TooShort { samples: 0 })?;
-    preparer.finish(samples)
+    let mut prepared = preparer.finish(samples)?;
+    prepared.notes.extend(read);
+    Ok(prepared)
 }
 
 /// Bring interleaved samples at any rate to mono at [`MODEL_RATE`], checking them on the way.
