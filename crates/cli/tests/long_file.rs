@@ -27,24 +27,11 @@ fn three_hours_at_8_khz_are_analysed_within_512_mib() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A 16-bit mono WAV of `frames` samples, written a second at a time: a voiced-like tone whose
-/// pitch and level wander, so that the analysis has something to hear in every window.
+/// A 16-bit mono WAV of `frames` samples, written a second at a time (the file never whole in
+/// memory): a harmonic tone whose pitch and level wander, so that no two windows are alike.
 fn write_long_wav(path: &std::path::Path, rate: u32, frames: usize) {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let data = (frames * 2) as u32;
-    let mut header = Vec::new();
-    header.extend_from_slice(b"RIFF");
-    header.extend_from_slice(&(36 + data).to_le_bytes());
-    header.extend_from_slice(b"WAVEfmt ");
-    header.extend_from_slice(&16u32.to_le_bytes());
-    header.extend_from_slice(&1u16.to_le_bytes());
-    header.extend_from_slice(&1u16.to_le_bytes());
-    header.extend_from_slice(&rate.to_le_bytes());
-    header.extend_from_slice(&(rate * 2).to_le_bytes());
-    header.extend_from_slice(&2u16.to_le_bytes());
-    header.extend_from_slice(&16u16.to_le_bytes());
-    header.extend_from_slice(b"data");
-    header.extend_from_slice(&data.to_le_bytes());
+    let header = timnet_testkit::hostile::wav_header(1, 1, rate, 16, (frames * 2) as u32);
     file.write_all(&header).unwrap();
     let mut phase = 0.0f64;
     let mut second = Vec::with_capacity(rate as usize * 2);

@@ -169,20 +169,28 @@ fn with_channels(wav: &[u8], channels: u16) -> Vec<u8> {
 /// 32-bit float WAV bytes (format tag 3), which may hold NaN or infinity.
 fn float_wav(samples: &[f32], rate: u32) -> Vec<u8> {
     let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let mut b = wav_header(3, 1, rate, 32, data.len() as u32);
+    b.extend_from_slice(&data);
+    b
+}
+
+/// The 44-byte header of a plain WAV (format tag 1 for PCM, 3 for float) whose data chunk of
+/// `data_bytes` follows: for files written piece by piece.
+pub fn wav_header(format: u16, channels: u16, rate: u32, bits: u16, data_bytes: u32) -> Vec<u8> {
+    let block = channels * bits / 8;
     let mut b = Vec::new();
     b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    b.extend_from_slice(&(36 + data_bytes).to_le_bytes());
     b.extend_from_slice(b"WAVEfmt ");
     b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&3u16.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&format.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
     b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * 4).to_le_bytes());
-    b.extend_from_slice(&4u16.to_le_bytes());
-    b.extend_from_slice(&32u16.to_le_bytes());
+    b.extend_from_slice(&(rate * block as u32).to_le_bytes());
+    b.extend_from_slice(&block.to_le_bytes());
+    b.extend_from_slice(&bits.to_le_bytes());
     b.extend_from_slice(b"data");
-    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    b.extend_from_slice(&data);
+    b.extend_from_slice(&data_bytes.to_le_bytes());
     b
 }
 
