@@ -24,7 +24,11 @@ fuzz_target!(|bytes: &[u8]| {
         out.clear();
         Ok::<_, AudioError>(())
     })
-    .and_then(|()| preparer.ok_or(AudioError::TooShort { samples: 0 })?.finish(Vec::new()));
+    .and_then(|read| {
+        let mut tail = preparer.ok_or(AudioError::TooShort { samples: 0 })?.finish(Vec::new())?;
+        tail.notes.extend(read);
+        Ok(tail)
+    });
     match (whole, streamed) {
         (Ok(whole), Ok(tail)) => {
             assert!(whole.samples.iter().all(|s| s.is_finite()), "samples that are not finite");
