@@ -443,6 +443,23 @@ fn to_time_major(data: Vec<f32>, filters: usize, frames: usize, reverse: bool) -
     out
 }
 
+pub fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    let exp: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    exp.iter().map(|e| e / sum).collect()
+}
+
+pub fn argmax(values: &[f32]) -> usize {
+    values.iter().enumerate().fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
+}
+
+/// Drive an analysis future to completion natively.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    futures_lite::future::block_on(future)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,21 +487,4 @@ mod tests {
             "Unsure: no emotion stands out; happy leads with only 35%."
         );
     }
-}
-
-pub fn softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-    let exp: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
-    let sum: f32 = exp.iter().sum();
-    exp.iter().map(|e| e / sum).collect()
-}
-
-pub fn argmax(values: &[f32]) -> usize {
-    values.iter().enumerate().fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
-}
-
-/// Drive an analysis future to completion natively.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    futures_lite::future::block_on(future)
 }

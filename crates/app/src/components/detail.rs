@@ -37,7 +37,7 @@ fn Finished(entry: Entry, done: Arc<Done>) -> impl IntoView {
         let labels = analysis.labels.clone();
         view! {
             <h3>"Over time"</h3>
-            <p class="hint">{format!("{} windows of {clip_seconds:.2} s, every half window; {} Click a window to look inside it.", analysis.windows.len(), answer_from(&analysis))}</p>
+            <p class="hint">{format!("{} windows of {clip_seconds:.2} s, every half window; {} Click a window to look inside it.", analysis.windows.len(), answer_from(analysis))}</p>
             <Timeline points={Signal::derive(move || points.clone())} labels={Signal::derive(move || labels.clone())} testid="timeline"
                 on_pick={Callback::new(move |w| picker.inspect_window(model, w))}/>
         }
