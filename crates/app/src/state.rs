@@ -229,10 +229,19 @@ impl Default for Results {
     }
 }
 
-/// The live recording's timeline: (seconds, probabilities) of each window analysed.
+/// One moment of a timeline: a window's middle, what the model heard in it, and whether it held
+/// speech.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimePoint {
+    pub seconds: f32,
+    pub probabilities: Vec<f32>,
+    pub speech: bool,
+}
+
+/// The live recording's timeline: each window analysed, at its time.
 #[derive(Clone, Copy)]
 pub struct Live {
-    pub points: RwSignal<Vec<(f32, Vec<f32>)>>,
+    pub points: RwSignal<Vec<TimePoint>>,
     /// Updates per second so far.
     pub rate: RwSignal<f32>,
 }

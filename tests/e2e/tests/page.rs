@@ -214,16 +214,36 @@ async fn after_one_visit_the_page_works_with_the_network_off() -> WebDriverResul
             .wait(Duration::from_secs(300), Duration::from_millis(500))
             .first()
             .await?;
-        driver.find(By::Css("[data-testid=file-input]")).await?.send_keys(emodb_angry().to_str().unwrap()).await?;
+        // The EmoDB utterance, then 8 s of a steady tone: speech, then none.
+        let file = speech_then_tone();
+        driver.find(By::Css("[data-testid=file-input]")).await?.send_keys(file.to_str().unwrap()).await?;
         let top = wait_for(driver, "[data-testid=top]", 120).await?.text().await?;
-        println!("offline, the EmoDB model on 03a01Wa.wav: {top}");
+        println!("offline, the EmoDB model on 03a01Wa.wav and 8 s of tone: {top}");
         let bars = driver.find_all(By::Css("[data-testid=entry] .prob")).await?;
         assert_eq!(bars.len(), 7, "the EmoDB model's seven emotions, offline");
+        // The tone's windows are shaded on the timeline, not drawn as a confident answer.
+        let quiet = wait_for(driver, "[data-testid=timeline] rect.no-speech", 60).await.map(|_| ());
+        let shaded = driver.find_all(By::Css("[data-testid=timeline] rect.no-speech")).await?.len();
+        let windows = driver.find_all(By::Css("[data-testid=timeline] rect.pick")).await?.len();
+        println!("timeline: {shaded} of {windows} windows shaded as without speech");
+        quiet?;
+        assert!(shaded >= 1 && shaded < windows, "{shaded} of {windows}");
         Ok(())
     }
     .await;
     visit.driver.clone().quit().await?;
     result
+}
+
+/// A WAV in a scratch folder: the EmoDB utterance, then 8 s of a 440 Hz tone.
+fn speech_then_tone() -> PathBuf {
+    let decoded = timnet::audio::decode(&std::fs::read(emodb_angry()).unwrap()).expect("the fixture decodes");
+    let rate = decoded.sample_rate;
+    let mut mono = timnet::audio::to_mono(&decoded.samples, decoded.channels);
+    mono.extend((0..8 * rate as usize).map(|i| 0.3 * (std::f32::consts::TAU * 440.0 * i as f32 / rate as f32).sin()));
+    let path = timnet_testkit::scratch("e2e-speech-then-tone").join("speech-then-tone.wav");
+    std::fs::write(&path, timnet::audio::encode_wav(&mono, 1, rate)).unwrap();
+    path
 }
 
 /// True when nothing answers at `origin`.

@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::state::TimePoint;
+
 /// One colour per class, distinguishable and stable.
 pub fn class_colour(k: usize) -> &'static str {
     const COLOURS: [&str; 8] = ["#d1495b", "#8d96a3", "#66a182", "#2e4057", "#edae49", "#00798c", "#6a4c93", "#c17c74"];
@@ -28,10 +30,11 @@ pub fn Probabilities(labels: Vec<String>, values: Vec<f32>) -> impl IntoView {
     view! { <div class="probabilities" role="list" data-testid="probabilities">{rows}</div> }
 }
 
-/// Class probabilities over time, one line per class, with a legend.
+/// Class probabilities over time, one line per class, with a legend; stretches without speech
+/// are shaded and say so, rather than read as a confident line.
 #[component]
 pub fn Timeline(
-    points: Signal<Vec<(f32, Vec<f32>)>>,
+    points: Signal<Vec<TimePoint>>,
     labels: Signal<Vec<String>>,
     testid: &'static str,
     #[prop(optional)] on_pick: Option<Callback<usize>>,
@@ -42,7 +45,7 @@ pub fn Timeline(
     let lines = move || {
         let points = points.get();
         let labels = labels.get();
-        let (t0, t1) = (points.first().map_or(0.0, |p| p.0), points.last().map_or(1.0, |p| p.0));
+        let (t0, t1) = (points.first().map_or(0.0, |p| p.seconds), points.last().map_or(1.0, |p| p.seconds));
         let span = (t1 - t0).max(1e-3);
         let x = move |t: f32| LEFT + (W - LEFT - 4.0) * (t - t0) / span;
         let y = |p: f32| 4.0 + (H - 24.0) * (1.0 - p);
@@ -51,7 +54,7 @@ pub fn Timeline(
             .map(|k| {
                 let path: Vec<String> = points
                     .iter()
-                    .map(|(t, p)| format!("{:.1},{:.1}", x(*t), y(p.get(k).copied().unwrap_or(0.0))))
+                    .map(|p| format!("{:.1},{:.1}", x(p.seconds), y(p.probabilities.get(k).copied().unwrap_or(0.0))))
                     .collect();
                 view! { <polyline points={path.join(" ")} fill="none" stroke={class_colour(k)} stroke-width="2"/> }
             })
@@ -60,7 +63,7 @@ pub fn Timeline(
             points
                 .iter()
                 .enumerate()
-                .map(|(i, (t, _))| {
+                .map(|(i, TimePoint { seconds: t, .. })| {
                     view! {
                         <rect x={x(*t) - 4.0} y="0" width="8" height={H - 20.0} fill="transparent" class="pick"
                             on:click=move |_| pick.run(i)><title>{format!("window {} at {:.1} s", i + 1, t)}</title></rect>
@@ -68,6 +71,20 @@ pub fn Timeline(
                 })
                 .collect_view()
         });
+        // Each point without speech shades the stretch halfway to its neighbours.
+        let quiet = (0..points.len())
+            .filter(|&i| !points[i].speech)
+            .map(|i| {
+                let at = |j: usize| x(points[j].seconds);
+                let from = if i == 0 { at(0) } else { (at(i - 1) + at(i)) / 2.0 };
+                let to = if i + 1 == points.len() { at(i) } else { (at(i) + at(i + 1)) / 2.0 };
+                view! {
+                    <rect x={from - 2.0} y="0" width={(to - from + 4.0).max(4.0)} height={H - 20.0} class="no-speech">
+                        <title>"no speech here"</title>
+                    </rect>
+                }
+            })
+            .collect_view();
         let legend = labels
             .iter()
             .enumerate()
@@ -83,6 +100,7 @@ pub fn Timeline(
                 <text x="8" y={y(0.0) + 4.0} class="axis">"0%"</text>
                 <text x={LEFT} y={H - 2.0} class="axis">{format!("{t0:.1} s")}</text>
                 <text x={W - 40.0} y={H - 2.0} class="axis">{format!("{t1:.1} s")}</text>
+                {quiet}
                 {polylines}
                 {markers}
             </svg>

@@ -8,7 +8,7 @@ use timnet::analysis::{Analysis, ClipInspection};
 
 use super::charts::{Fusion, Probabilities, Timeline};
 use crate::draw::{draw_heatmap, draw_playhead, range};
-use crate::state::{Done, Entry, EntryState, Model};
+use crate::state::{Done, Entry, EntryState, Model, TimePoint};
 
 /// The selected entry: redrawn when its own state changes (its analysis finishes, or another
 /// window is chosen for inspection).
@@ -32,8 +32,15 @@ fn Finished(entry: Entry, done: Arc<Done>) -> impl IntoView {
     let fraction = Signal::derive(move || ((position.get() as f32 - window_start) / clip_seconds) as f64);
     let picker = entry.clone();
     let timeline = (analysis.windows.len() > 1).then(|| {
-        let points: Vec<(f32, Vec<f32>)> =
-            analysis.windows.iter().map(|w| ((w.start_seconds + w.end_seconds) / 2.0, w.probabilities.clone())).collect();
+        let points: Vec<TimePoint> = analysis
+            .windows
+            .iter()
+            .map(|w| TimePoint {
+                seconds: (w.start_seconds + w.end_seconds) / 2.0,
+                probabilities: w.probabilities.clone(),
+                speech: w.speech,
+            })
+            .collect();
         let labels = analysis.labels.clone();
         view! {
             <h3>"Over time"</h3>

@@ -8,7 +8,7 @@ use timnet::audio::prepare_samples;
 use crate::audio_in::{Recorder, file_bytes, prepare_file};
 use crate::live::{LiveWindow, seconds};
 use crate::playback::{blob_url, wav_url};
-use crate::state::{Alert, Live, Model, Results};
+use crate::state::{Alert, Live, Model, Results, TimePoint};
 
 /// How often the live window may be analysed: more often than the 10 a second aimed for, so
 /// that the analysis's own time, not the timer, sets the rate (a tick that finds the previous
@@ -66,7 +66,14 @@ pub fn RecordButton() -> impl IntoView {
                                     && let Ok(analysis) = engine.analyzer.analyse(&prepared).await
                                 {
                                     let now = seconds(total, rate);
-                                    live.points.update(|l| l.push((now, analysis.probabilities)));
+                                    let speech = analysis.speech;
+                                    live.points.update(|l| {
+                                        l.push(TimePoint {
+                                            seconds: now,
+                                            probabilities: analysis.probabilities,
+                                            speech,
+                                        })
+                                    });
                                     updates.set(updates.get() + 1);
                                     let elapsed = (js_sys::Date::now() - started) / 1000.0;
                                     live.rate.set((updates.get() as f64 / elapsed.max(1e-3)) as f32);
