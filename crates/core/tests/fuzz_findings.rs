@@ -8,6 +8,18 @@ use burn::prelude::Device;
 use timnet::analysis::{Analyzer, block_on};
 use timnet::audio::prepare;
 
+/// Four bytes of junk, then an Ogg Vorbis file whose comment packet claims 3 GB: the decoder
+/// library found the stream past the junk and allocated the claim (a 3 GB calloc, which would
+/// exhaust the page's memory); the tag checks now look where the library looks.
+#[test]
+fn a_comment_claim_behind_junk_is_refused_before_the_decoder_library_allocates_it() {
+    let bytes =
+        std::fs::read(common::workspace_dir().join("tests/fixtures/fuzz/ogg-after-junk-comment-claims-3-gb.ogg"))
+            .unwrap();
+    let error = prepare(&bytes).unwrap_err().to_string();
+    assert!(error.contains("comment packet claims more bytes than the file holds"), "{error}");
+}
+
 #[test]
 fn every_input_the_fuzzers_crashed_on_gets_a_sane_answer() {
     let root = common::workspace_dir();

@@ -42,10 +42,16 @@ fn check_wav(bytes: &[u8]) -> Result<(), AudioError> {
     }
 }
 
+/// The bytes from the first place `marker` stands. The decoder library searches the whole
+/// file for a container's marker, so junk before it does not keep it from reading the tags
+/// behind it (found by the fuzzer: four bytes before "OggS", then a 3 GB comment claim).
+fn from_marker<'a>(bytes: &'a [u8], marker: &[u8]) -> Option<&'a [u8]> {
+    let at = bytes.windows(marker.len()).position(|w| w == marker)?;
+    Some(&bytes[at..])
+}
+
 fn check_flac(bytes: &[u8]) -> Result<(), AudioError> {
-    if !bytes.starts_with(b"fLaC") {
-        return Ok(());
-    }
+    let Some(bytes) = from_marker(bytes, b"fLaC") else { return Ok(()) };
     let mut at = 4;
     while at + 4 <= bytes.len() {
         let (last, kind) = (bytes[at] & 0x80 != 0, bytes[at] & 0x7f);
@@ -108,9 +114,7 @@ fn u32_at(bytes: &[u8], at: usize, from: fn([u8; 4]) -> u32) -> Option<usize> {
 /// The header packets of an Ogg file's first stream: the comment packet of Vorbis and Opus,
 /// the metadata blocks of Ogg FLAC, and Vorbis's codebooks (not a tag, but read the same way).
 fn check_ogg(bytes: &[u8]) -> Result<(), AudioError> {
-    if !bytes.starts_with(b"OggS") {
-        return Ok(());
-    }
+    let Some(bytes) = from_marker(bytes, b"OggS") else { return Ok(()) };
     // Ogg FLAC's first packet says how many header packets follow; Vorbis has 3, Opus 2.
     let flac_headers = ogg_packets(bytes, 1)
         .first()
