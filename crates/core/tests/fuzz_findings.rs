@@ -20,6 +20,20 @@ fn a_comment_claim_behind_junk_is_refused_before_the_decoder_library_allocates_i
     assert!(error.contains("comment packet claims more bytes than the file holds"), "{error}");
 }
 
+/// An EBML (WebM/Matroska) header whose size starts with a zero byte: the decoder library's
+/// Matroska reader overflowed a shift (a panic in checked builds, the CLI's among them).
+#[test]
+fn a_decoder_library_panic_is_a_damaged_file() {
+    let bytes =
+        std::fs::read(common::workspace_dir().join("tests/fixtures/fuzz/webm-size-with-a-zero-first-byte.webm"))
+            .unwrap();
+    let error = prepare(&bytes).unwrap_err().to_string();
+    assert!(
+        error.contains("the audio file is damaged") && error.contains("the decoder library failed on it"),
+        "{error}"
+    );
+}
+
 #[test]
 fn every_input_the_fuzzers_crashed_on_gets_a_sane_answer() {
     let root = common::workspace_dir();

@@ -9,6 +9,8 @@
 mod alac_cookie;
 mod decode;
 mod error;
+#[cfg(not(target_arch = "wasm32"))]
+mod guard;
 mod length;
 #[cfg(feature = "formats")]
 mod many_channels;
