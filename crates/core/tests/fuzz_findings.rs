@@ -8,15 +8,18 @@ use burn::prelude::Device;
 use timnet::analysis::{Analyzer, block_on};
 use timnet::audio::prepare;
 
+/// What preparing a kept finding (tests/fixtures/fuzz/NAME) is refused with.
+fn refusal(name: &str) -> String {
+    let bytes = std::fs::read(common::fixture_path(&format!("fuzz/{name}"))).unwrap();
+    prepare(&bytes).unwrap_err().to_string()
+}
+
 /// Four bytes of junk, then an Ogg Vorbis file whose comment packet claims 3 GB: the decoder
 /// library found the stream past the junk and allocated the claim (a 3 GB calloc, which would
 /// exhaust the page's memory); the tag checks now look where the library looks.
 #[test]
 fn a_comment_claim_behind_junk_is_refused_before_the_decoder_library_allocates_it() {
-    let bytes =
-        std::fs::read(common::workspace_dir().join("tests/fixtures/fuzz/ogg-after-junk-comment-claims-3-gb.ogg"))
-            .unwrap();
-    let error = prepare(&bytes).unwrap_err().to_string();
+    let error = refusal("ogg-after-junk-comment-claims-3-gb.ogg");
     assert!(error.contains("comment packet claims more bytes than the file holds"), "{error}");
 }
 
@@ -24,10 +27,7 @@ fn a_comment_claim_behind_junk_is_refused_before_the_decoder_library_allocates_i
 /// Matroska reader overflowed a shift (a panic in checked builds, the CLI's among them).
 #[test]
 fn a_decoder_library_panic_is_a_damaged_file() {
-    let bytes =
-        std::fs::read(common::workspace_dir().join("tests/fixtures/fuzz/webm-size-with-a-zero-first-byte.webm"))
-            .unwrap();
-    let error = prepare(&bytes).unwrap_err().to_string();
+    let error = refusal("webm-size-with-a-zero-first-byte.webm");
     assert!(
         error.contains("the audio file is damaged") && error.contains("the decoder library failed on it"),
         "{error}"
