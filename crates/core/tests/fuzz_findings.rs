@@ -23,6 +23,15 @@ fn a_comment_claim_behind_junk_is_refused_before_the_decoder_library_allocates_i
     assert!(error.contains("comment packet claims more bytes than the file holds"), "{error}");
 }
 
+/// An Ogg Vorbis file with junk between its first two pages, and a comment packet behind the
+/// junk that claims 4 GB: the tag checks stopped at the junk, where the decoder library skips
+/// on to the next page and allocates the claim.
+#[test]
+fn a_comment_claim_behind_junk_between_pages_is_refused() {
+    let error = refusal("ogg-junk-between-pages-comment-claims-4-gb.ogg");
+    assert!(error.contains("comment packet claims more bytes than the file holds"), "{error}");
+}
+
 /// An EBML (WebM/Matroska) header whose size starts with a zero byte: the decoder library's
 /// Matroska reader overflowed a shift (a panic in checked builds, the CLI's among them).
 #[test]

@@ -143,7 +143,10 @@ pub(super) fn ogg_packets(bytes: &[u8], count: usize) -> Vec<Vec<u8>> {
     while packets.len() < count {
         // A page: "OggS", version, flags, granule (8), stream (4), sequence (4), CRC (4), then
         // the number of segments and each segment's length.
-        let Some(header) = bytes.get(at..at + 27).filter(|h| h.starts_with(b"OggS")) else { break };
+        // The decoder library skips junk between pages to the next marker; so does this.
+        let Some(found) = bytes.get(at..).and_then(|rest| rest.windows(4).position(|w| w == b"OggS")) else { break };
+        at += found;
+        let Some(header) = bytes.get(at..at + 27) else { break };
         let Some(lacing) = bytes.get(at + 27..at + 27 + header[26] as usize) else { break };
         let mut data = at + 27 + lacing.len();
         let ours = *stream.get_or_insert(&header[14..18]) == &header[14..18];
@@ -230,6 +233,10 @@ mod tests {
         let file = |len| [page(1, &[b"\x01vorbis"]), page(2, &[b"other stream"]), page(1, &[&comments(len)])].concat();
         assert_eq!(ogg_packets(&file(3), 3), vec![b"\x01vorbis".to_vec(), comments(3)]);
         assert!(check_ogg(&file(3)).is_ok());
+        // Junk between pages is skipped, as the decoder library skips it.
+        let junk = |len| [page(1, &[b"\x01vorbis"]), b"junk".to_vec(), page(1, &[&comments(len)])].concat();
+        assert_eq!(ogg_packets(&junk(3), 2), vec![b"\x01vorbis".to_vec(), comments(3)]);
+        assert!(check_ogg(&junk(1 << 31)).is_err());
         let e = check_ogg(&file(1 << 31)).unwrap_err();
         assert!(e.to_string().contains("comment packet claims more bytes"), "{e}");
     }
