@@ -32,6 +32,15 @@ fn a_comment_claim_behind_junk_between_pages_is_refused() {
     assert!(error.contains("comment packet claims more bytes than the file holds"), "{error}");
 }
 
+/// An Ogg Vorbis file with a second comment packet pages after its headers, claiming 2.5 GB:
+/// the decoder library reads a comment packet wherever it stands in the stream, and the tag
+/// checks looked only at the headers. They now read every packet the library reads.
+#[test]
+fn a_comment_packet_after_the_headers_is_checked_too() {
+    let error = refusal("ogg-comment-packet-after-the-headers-claims-2-gb.ogg");
+    assert!(error.contains("comment packet claims more bytes than the file holds"), "{error}");
+}
+
 /// An EBML (WebM/Matroska) header whose size starts with a zero byte: the decoder library's
 /// Matroska reader overflowed a shift (a panic in checked builds, the CLI's among them).
 #[test]

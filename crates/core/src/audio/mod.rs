@@ -14,6 +14,7 @@ mod guard;
 mod length;
 #[cfg(feature = "formats")]
 mod many_channels;
+mod ogg;
 mod ogg_chain;
 #[cfg(feature = "formats")]
 mod opus;

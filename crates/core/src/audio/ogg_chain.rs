@@ -6,19 +6,13 @@
 /// The parts of a chained Ogg file, in order; one part for an unchained file or any other file.
 pub(super) fn parts(bytes: &[u8]) -> Vec<&[u8]> {
     let mut starts = vec![0];
-    let mut at = 0;
     let mut previous_was_first = false;
-    // A page: "OggS", version, flags (2: first page of a stream), granule (8), serial (4),
-    // sequence (4), CRC (4), the number of segments, then each segment's length.
-    while let Some(header) = bytes.get(at..at + 27).filter(|h| h.starts_with(b"OggS")) {
-        let Some(lacing) = bytes.get(at + 27..at + 27 + header[26] as usize) else { break };
-        let first = header[5] & 2 != 0;
+    for page in super::ogg::pages(bytes) {
         // Several streams multiplexed together start with several first pages in a row.
-        if first && at > 0 && !previous_was_first {
-            starts.push(at);
+        if page.first && page.at > 0 && !previous_was_first {
+            starts.push(page.at);
         }
-        previous_was_first = first;
-        at += 27 + lacing.len() + lacing.iter().map(|&l| l as usize).sum::<usize>();
+        previous_was_first = page.first;
     }
     starts.iter().enumerate().map(|(i, &s)| &bytes[s..starts.get(i + 1).copied().unwrap_or(bytes.len())]).collect()
 }
@@ -28,14 +22,7 @@ mod tests {
     use super::*;
 
     fn page(flags: u8, serial: u8, body: &[u8]) -> Vec<u8> {
-        let mut out = vec![b'O', b'g', b'g', b'S', 0, flags];
-        out.extend_from_slice(&[0; 8]);
-        out.extend_from_slice(&[serial, 0, 0, 0]);
-        out.extend_from_slice(&[0; 8]);
-        out.push(1);
-        out.push(body.len() as u8);
-        out.extend_from_slice(body);
-        out
+        super::super::ogg::page(flags, serial, &[body])
     }
 
     #[test]

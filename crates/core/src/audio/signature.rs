@@ -138,7 +138,7 @@ fn aifc_codec(bytes: &[u8]) -> Option<String> {
 
 /// The codec an Ogg stream's first packet announces.
 fn ogg_codec(bytes: &[u8]) -> Option<String> {
-    let first = super::tags::ogg_packets(bytes, 1).into_iter().next()?;
+    let first = super::ogg::packets(bytes).next()?.data;
     const CODECS: &[(&[u8], &str)] = &[
         (b"OpusHead", "Opus"),
         (b"\x01vorbis", "Vorbis"),
@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn containers_name_their_codec() {
-        let opus_page = [&b"OggS\x00\x02"[..], &[0; 20], &[1, 19], b"OpusHead\x01\x01\x38\x01", &[0; 7]].concat();
+        let opus_page = super::super::ogg::page(2, 1, &[&[&b"OpusHead\x01\x01\x38\x01"[..], &[0; 7]].concat()]);
         let found = identify(&opus_page).unwrap();
         assert_eq!(found.describe(), "Opus audio in an Ogg container");
         let mut adpcm = b"RIFF\0\0\0\0WAVEfmt \x14\0\0\0\x11\0\x01\0".to_vec();

@@ -7,7 +7,9 @@
 //! to the decoder library, which reports it without allocating first.
 
 use super::decode::wav_chunks;
-use super::{AudioError, vorbis_setup};
+use std::collections::HashMap;
+
+use super::{AudioError, ogg, vorbis_setup};
 
 /// The bytes the decoder library may read: `bytes` past any leading ID3v2 tag, once every tag
 /// field it would allocate for is known to fit.
@@ -111,59 +113,57 @@ fn u32_at(bytes: &[u8], at: usize, from: fn([u8; 4]) -> u32) -> Option<usize> {
     Some(from([b[0], b[1], b[2], b[3]]) as usize)
 }
 
-/// The header packets of an Ogg file's first stream: the comment packet of Vorbis and Opus,
-/// the metadata blocks of Ogg FLAC, and Vorbis's codebooks (not a tag, but read the same way).
+/// Every packet the decoder library reads as a header, wherever it stands in the file: a Vorbis
+/// stream's comments and codebooks (not a tag, but read the same way), an Opus stream's
+/// comments, an Ogg FLAC stream's metadata blocks. Each stream's codec is known from its first
+/// packet, as the library knows it.
 fn check_ogg(bytes: &[u8]) -> Result<(), AudioError> {
     let Some(bytes) = from_marker(bytes, b"OggS") else { return Ok(()) };
-    // Ogg FLAC's first packet says how many header packets follow; Vorbis has 3, Opus 2.
-    let flac_headers = ogg_packets(bytes, 1)
-        .first()
-        .filter(|p| p.starts_with(b"\x7fFLAC") && p.len() >= 9)
-        .map(|p| u16::from_be_bytes([p[7], p[8]]) as usize);
-    for packet in ogg_packets(bytes, 1 + flac_headers.unwrap_or(2)).iter().skip(1) {
-        if let Some(comments) = packet.strip_prefix(b"\x03vorbis").or_else(|| packet.strip_prefix(b"OpusTags")) {
-            if !comments_fit(comments) {
+    let mut codecs = HashMap::new();
+    for packet in ogg::packets(bytes) {
+        let data = &packet.data[..];
+        if packet.opens_stream {
+            codecs.insert(packet.serial, OggCodec::of(data));
+            continue;
+        }
+        match codecs.get(&packet.serial) {
+            Some(OggCodec::Vorbis) => {
+                if let Some(comments) = data.strip_prefix(b"\x03vorbis") {
+                    if !comments_fit(comments) {
+                        return Err(refuse("comment packet"));
+                    }
+                } else if let Some(setup) = data.strip_prefix(b"\x05vorbis") {
+                    vorbis_setup::check_codebooks(setup)?;
+                }
+            }
+            Some(OggCodec::Opus) if data.starts_with(b"OpusTags") && !comments_fit(&data[8..]) => {
                 return Err(refuse("comment packet"));
             }
-        } else if let Some(setup) = packet.strip_prefix(b"\x05vorbis") {
-            vorbis_setup::check_codebooks(setup)?;
-        } else if flac_headers.is_some() && packet.len() >= 4 {
-            check_flac_block(packet[0] & 0x7f, &packet[4..])?;
+            // Every packet but audio (0xff) is a metadata block: its type, then its length.
+            Some(OggCodec::Flac) if data.len() >= 4 && data[0] != 0xff => check_flac_block(data[0] & 0x7f, &data[4..])?,
+            _ => {}
         }
     }
     Ok(())
 }
 
-/// The first `count` packets of the first logical stream, as far as the file holds them (a
-/// packet cut short by the end of the file is kept: its claims are checked too).
-pub(super) fn ogg_packets(bytes: &[u8], count: usize) -> Vec<Vec<u8>> {
-    let (mut packets, mut packet) = (Vec::new(), Vec::new());
-    let mut stream = None;
-    let mut at = 0;
-    while packets.len() < count {
-        // A page: "OggS", version, flags, granule (8), stream (4), sequence (4), CRC (4), then
-        // the number of segments and each segment's length.
-        // The decoder library skips junk between pages to the next marker; so does this.
-        let Some(found) = bytes.get(at..).and_then(|rest| rest.windows(4).position(|w| w == b"OggS")) else { break };
-        at += found;
-        let Some(header) = bytes.get(at..at + 27) else { break };
-        let Some(lacing) = bytes.get(at + 27..at + 27 + header[26] as usize) else { break };
-        let mut data = at + 27 + lacing.len();
-        let ours = *stream.get_or_insert(&header[14..18]) == &header[14..18];
-        for &len in lacing.iter().filter(|_| ours) {
-            let end = (data + len as usize).min(bytes.len());
-            packet.extend_from_slice(&bytes[data.min(end)..end]);
-            data += len as usize;
-            if len < 255 && packets.len() < count {
-                packets.push(std::mem::take(&mut packet));
-            }
+/// The codecs whose Ogg streams the decoder library reads headers from.
+enum OggCodec {
+    Vorbis,
+    Opus,
+    Flac,
+    Other,
+}
+
+impl OggCodec {
+    fn of(identification: &[u8]) -> Self {
+        match identification {
+            p if p.starts_with(b"\x01vorbis") => Self::Vorbis,
+            p if p.starts_with(b"OpusHead") => Self::Opus,
+            p if p.starts_with(b"\x7fFLAC") => Self::Flac,
+            _ => Self::Other,
         }
-        at += 27 + lacing.len() + lacing.iter().map(|&l| l as usize).sum::<usize>();
     }
-    if !packet.is_empty() && packets.len() < count {
-        packets.push(packet);
-    }
-    packets
 }
 
 #[cfg(test)]
@@ -215,29 +215,25 @@ mod tests {
         assert!(check_wav(&after).is_ok());
     }
 
-    /// One Ogg page of `stream` holding `packets` (each under 255 bytes here).
-    fn page(stream: u8, packets: &[&[u8]]) -> Vec<u8> {
-        let mut out = b"OggS\x00\x02".to_vec();
-        out.extend_from_slice(&[0; 8]);
-        out.extend_from_slice(&[stream, 0, 0, 0]);
-        out.extend_from_slice(&[0; 8]);
-        out.push(packets.len() as u8);
-        out.extend(packets.iter().map(|p| p.len() as u8));
-        packets.iter().for_each(|p| out.extend_from_slice(p));
-        out
-    }
-
     #[test]
     fn ogg_comment_packets_must_hold_what_they_claim() {
+        use ogg::page;
         let comments = |len: u32| [&b"\x03vorbis"[..], &le(0), &le(1), &le(len), b"x=1"].concat();
-        let file = |len| [page(1, &[b"\x01vorbis"]), page(2, &[b"other stream"]), page(1, &[&comments(len)])].concat();
-        assert_eq!(ogg_packets(&file(3), 3), vec![b"\x01vorbis".to_vec(), comments(3)]);
+        let file =
+            |len| [page(2, 1, &[b"\x01vorbis"]), page(2, 2, &[b"other"]), page(0, 1, &[&comments(len)])].concat();
         assert!(check_ogg(&file(3)).is_ok());
-        // Junk between pages is skipped, as the decoder library skips it.
-        let junk = |len| [page(1, &[b"\x01vorbis"]), b"junk".to_vec(), page(1, &[&comments(len)])].concat();
-        assert_eq!(ogg_packets(&junk(3), 2), vec![b"\x01vorbis".to_vec(), comments(3)]);
-        assert!(check_ogg(&junk(1 << 31)).is_err());
         let e = check_ogg(&file(1 << 31)).unwrap_err();
         assert!(e.to_string().contains("comment packet claims more bytes"), "{e}");
+        // Junk between pages is skipped, as the decoder library skips it.
+        let junk = |len| [page(2, 1, &[b"\x01vorbis"]), b"junk".to_vec(), page(0, 1, &[&comments(len)])].concat();
+        assert!(check_ogg(&junk(3)).is_ok());
+        assert!(check_ogg(&junk(1 << 31)).is_err());
+        // The library reads a comment packet wherever it stands, not only second.
+        let late = |len| [page(2, 1, &[b"\x01vorbis"]), page(0, 1, &[&comments(3), b"audio", &comments(len)])].concat();
+        assert!(check_ogg(&late(3)).is_ok());
+        assert!(check_ogg(&late(1 << 31)).is_err());
+        // In a stream of another codec the same bytes are not a header.
+        let other = [page(2, 1, &[b"\x80theora"]), page(0, 1, &[&comments(1 << 31)])].concat();
+        assert!(check_ogg(&other).is_ok());
     }
 }

@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn a_real_encoders_codebooks_are_read_to_the_end() {
         let ogg = include_bytes!("../../../../fuzz/seeds/front_end/tone_22k.ogg");
-        let packets = super::super::tags::ogg_packets(ogg, 3);
+        let packets = super::super::ogg::first_stream_packets(ogg, 3);
         let setup = packets[2].strip_prefix(b"\x05vorbis").expect("the third header is the setup");
         let values = lookup_values(setup).unwrap().expect("every codebook read");
         println!("libvorbis's codebooks: {values} lookup values");
