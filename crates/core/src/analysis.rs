@@ -287,10 +287,23 @@ impl Analyzer {
     /// Probabilities for the whole recording and for each window. The windows are cut and
     /// scored a batch at a time, so memory holds a batch of them, not the recording's all.
     pub async fn analyse(&self, prepared: &Prepared) -> Result<Analysis, AnalysisError> {
+        self.analyse_with(prepared, |_| std::future::ready(())).await
+    }
+
+    /// [`Analyzer::analyse`], awaiting `between(samples_done)` after each batch of windows: the
+    /// page shows its progress there, and lets the browser draw it.
+    pub async fn analyse_with<F: Future<Output = ()>>(
+        &self,
+        prepared: &Prepared,
+        mut between: impl FnMut(usize) -> F,
+    ) -> Result<Analysis, AnalysisError> {
         let mut scoring = Scoring::new(self);
         let step = WINDOWS_PER_BATCH * (self.weights.sidecar.clip_samples / 2).max(1);
+        let mut done = 0;
         for chunk in prepared.samples.chunks(step) {
             scoring.push(self, chunk).await?;
+            done += chunk.len();
+            between(done).await;
         }
         scoring.finish(self, prepared.notes.clone()).await
     }

@@ -122,3 +122,24 @@ fn windows_are_the_same_whatever_the_chunks() {
         }
     }
 }
+
+/// The page's progress: `analyse_with` reports the samples done after each batch, rising to the
+/// whole recording, and answers as `analyse` does.
+#[test]
+fn progress_rises_batch_by_batch_to_the_whole_recording() {
+    let analyzer = Analyzer::new(shipped_weights(&Device::flex()), Device::flex());
+    let prepared = prepare(&encode_wav(&signal(60.0, 16_000, 1), 1, 16_000)).unwrap();
+    let mut seen = Vec::new();
+    let with = block_on(analyzer.analyse_with(&prepared, |done| {
+        seen.push(done);
+        std::future::ready(())
+    }))
+    .unwrap();
+    let total = prepared.samples.len();
+    assert!(seen.len() >= 2, "a minute is more than one batch: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    assert_eq!(seen.last(), Some(&total));
+    let whole = block_on(analyzer.analyse(&prepared)).unwrap();
+    assert_eq!(with.probabilities, whole.probabilities);
+    assert_eq!(with.windows.len(), whole.windows.len());
+}
