@@ -10,12 +10,29 @@ use super::{
 pub fn prepare(bytes: &[u8]) -> Result<Prepared, AudioError> {
     let mut preparer: Option<Preparer> = None;
     let mut samples = Vec::new();
-    let read =
-        decode_with(bytes, |chunk, channels, rate| Preparer::feed(&mut preparer, chunk, channels, rate, &mut samples))?;
+    let read = decode_with(bytes, |chunk, channels, rate| {
+        let first = preparer.is_none();
+        Preparer::feed(&mut preparer, chunk, channels, rate, &mut samples)?;
+        // Once the format has passed the checks.
+        if first {
+            samples.reserve(expected_length(bytes.len(), channels, rate).saturating_sub(samples.len()));
+        }
+        Ok(())
+    })?;
     let preparer = preparer.ok_or(AudioError::TooShort { samples: 0 })?;
     let mut prepared = preparer.finish(samples)?;
     prepared.notes.extend(read);
     Ok(prepared)
+}
+
+/// The prepared length of a file of `bytes` bytes, were it 16-bit PCM (the common long
+/// recording, for which it is right to a few samples), up to three hours: reserved at once, an
+/// hour is not grown by doubling, which copies it and holds both copies for a moment (1.1 GiB
+/// of the page's memory for an hour at 8 kHz). Compressed formats grow from there as needed.
+fn expected_length(bytes: usize, channels: usize, rate: u32) -> usize {
+    const THREE_HOURS: f64 = 3.0 * 3600.0 * MODEL_RATE as f64;
+    let frames = (bytes / 2 / channels.max(1)) as f64;
+    (frames * MODEL_RATE as f64 / rate.max(1) as f64).min(THREE_HOURS) as usize + 1
 }
 
 /// Bring interleaved samples at any rate to mono at [`MODEL_RATE`], checking them on the way.
