@@ -5,8 +5,8 @@
 //! and loads the embedded weights; [`audio_in`] turns files and the microphone into samples;
 //! [`live`] keeps the sliding window of a recording; [`state`] holds what the components share,
 //! one context per concern; [`voice`] teaches the model the person's voice; [`offline`] keeps
-//! the page's files for visits without a network; [`components`] draws it all; [`error`] says
-//! what went wrong.
+//! the page's files for visits without a network; [`timer`] lets long work pause for drawing;
+//! [`components`] draws it all; [`error`] says what went wrong.
 
 pub mod audio_in;
 pub mod components;
@@ -17,6 +17,7 @@ pub mod live;
 pub mod offline;
 pub mod playback;
 pub mod state;
+pub mod timer;
 pub mod voice;
 
 #[cfg(all(test, target_arch = "wasm32"))]

@@ -15,6 +15,7 @@ use timnet::weights::Sidecar;
 
 use crate::engine::Engine;
 use crate::error::PageError;
+use crate::timer::pause;
 use crate::voice::{self, Personal};
 
 /// The model that analyses: restarted when another is picked, and switched to a copy adapted
@@ -107,9 +108,17 @@ pub struct Entry {
 
 #[derive(Clone)]
 pub enum EntryState {
-    Working,
+    /// Being read and decoded (no figures yet), then analysed.
+    Working(Option<Progress>),
     Done(Arc<Done>),
     Failed(Arc<str>),
+}
+
+/// How far an analysis has gone, in seconds of the recording.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    pub done: f32,
+    pub total: f32,
 }
 
 /// A finished analysis, with the inner workings of one of its windows.
@@ -155,7 +164,14 @@ impl Entry {
         self.audio.set_value(Some(prepared.clone()));
         let state = self.state;
         spawn_local(async move {
-            state.set(match engine.analyzer.analyse(&prepared).await {
+            // A long recording takes a while: the entry shows how far it has gone, and the page
+            // draws between batches.
+            let total = prepared.samples.len() as f32 / MODEL_RATE as f32;
+            let progress = move |done: usize| {
+                state.set(EntryState::Working(Some(Progress { done: done as f32 / MODEL_RATE as f32, total })));
+                pause(0)
+            };
+            state.set(match engine.analyzer.analyse_with(&prepared, progress).await {
                 Ok(analysis) => {
                     let inspection = match engine.analyzer.window(&prepared.samples, 0) {
                         Some(first) => engine.analyzer.inspect(&first).await.ok(),
@@ -205,7 +221,7 @@ impl Results {
             id,
             name: name.into(),
             url: url.map(Into::into),
-            state: RwSignal::new(EntryState::Working),
+            state: RwSignal::new(EntryState::Working(None)),
             audio: StoredValue::new_local(None),
         };
         self.entries.update(|e| e.push(entry.clone()));

@@ -7,7 +7,7 @@ use super::detail::Detail;
 use super::input::{DropZone, RecordButton};
 use super::teach::TeachPanel;
 use crate::engine::{Backend, Engine, Preference};
-use crate::state::{Alert, Entry, EntryState, Live, Model, Results, Voice};
+use crate::state::{Alert, Entry, EntryState, Live, Model, Progress, Results, Voice};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -152,8 +152,14 @@ fn EntryRow(entry: Entry) -> impl IntoView {
     let is_selected = move || results.selected.get() == Some(id);
     // Only this entry's signal is read: another entry finishing does not redraw this one.
     let state = entry.state;
-    let body = move || match state.get() {
-        EntryState::Working => view! { <span class="working">"analysing…"</span> }.into_any(),
+    let body = move || {
+        match state.get() {
+        EntryState::Working(None) => view! { <span class="working">"reading…"</span> }.into_any(),
+        EntryState::Working(Some(Progress { done, total })) => view! {
+            <span class="working" data-testid="progress">{format!("analysing… {} of {}", clock(done), clock(total))}</span>
+            <progress max=total value=done></progress>
+        }
+        .into_any(),
         EntryState::Failed(message) => {
             view! { <span class="error" data-testid="entry-error">{message.to_string()}</span> }.into_any()
         }
@@ -173,6 +179,7 @@ fn EntryRow(entry: Entry) -> impl IntoView {
             }
             .into_any()
         }
+    }
     };
     view! {
         <li class="entry" class:selected=is_selected data-testid="entry">
@@ -181,5 +188,14 @@ fn EntryRow(entry: Entry) -> impl IntoView {
             </button>
             {body}
         </li>
+    }
+}
+
+/// Seconds as minutes and seconds ("12:05"), with hours when there are any ("1:02:05").
+fn clock(seconds: f32) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s / 3600 {
+        0 => format!("{}:{:02}", s / 60, s % 60),
+        h => format!("{h}:{:02}:{:02}", s / 60 % 60, s % 60),
     }
 }

@@ -13,6 +13,7 @@ use crate::audio_in::{Recorder, file_bytes, prepare_file};
 use crate::error::PageError;
 use crate::playback::blob_url;
 use crate::state::{Model, Voice, VoiceTake};
+use crate::timer::pause;
 use crate::voice;
 
 /// Sentences with no emotion of their own, said in each emotion in turn (as the acted corpora
@@ -268,14 +269,4 @@ fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), PageError> {
     anchor.set_attribute("data-testid", &format!("download-{name}")).map_err(PageError::browser)?;
     anchor.click();
     Ok(())
-}
-
-/// Wait `ms` milliseconds (a browser timer), letting the page draw meanwhile.
-async fn pause(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
