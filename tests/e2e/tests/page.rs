@@ -2,7 +2,8 @@
 //! drop an EmoDB recording, check every drawing, record from a fake microphone until the live
 //! timeline moves, and prove that no request left the page's origin; and, in a second visit on
 //! a phone-sized window by keyboard alone, refuse the microphone and check the page says so and
-//! still takes a file.
+//! still takes a file; offline after one visit; an hour-long file with progress; and the
+//! "Teach it your voice" panel.
 //!
 //! Run by scripts/test.sh after `trunk build --release`; `TIMNET_DIST` overrides dist/.
 
@@ -243,6 +244,78 @@ fn speech_then_tone() -> PathBuf {
     mono.extend((0..8 * rate as usize).map(|i| 0.3 * (std::f32::consts::TAU * 440.0 * i as f32 / rate as f32).sin()));
     let path = timnet_testkit::scratch("e2e-speech-then-tone").join("speech-then-tone.wav");
     std::fs::write(&path, timnet::audio::encode_wav(&mono, 1, rate)).unwrap();
+    path
+}
+
+/// One hour of speech: the page analyses it to the end, shows how far it has gone on the way,
+/// and its WebAssembly memory stays far inside wasm's 4 GiB: the file's bytes (58 MB), the hour
+/// at 22,050 Hz kept for the drawings (318 MB), and a few windows at a time besides.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_one_hour_file_is_analysed_with_progress_in_bounded_memory() -> WebDriverResult<()> {
+    let file = one_hour_of_speech();
+    let visit = visit(&[]).await?;
+    let result = async {
+        let driver = &visit.driver;
+        // The page's wasm memory, kept where the test can read it (it only grows, so its size at
+        // the end is its peak).
+        let keep_memory = "for (const name of ['instantiate', 'instantiateStreaming']) { \
+             const original = WebAssembly[name]; \
+             WebAssembly[name] = async (...args) => { const made = await original(...args); \
+               window.__wasmMemory = (made.instance || made).exports.memory; return made; }; }";
+        driver.cdp().send_raw("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": keep_memory })).await?;
+        open_page(&visit, "?cpu").await?;
+        let started = std::time::Instant::now();
+        driver.find(By::Css("[data-testid=file-input]")).await?.send_keys(file.to_str().unwrap()).await?;
+        let mut seen: Vec<String> = Vec::new();
+        let top = loop {
+            if let Ok(top) = driver.find(By::Css("[data-testid=top]")).await {
+                break top.text().await?;
+            }
+            if let Ok(progress) = driver.find(By::Css("[data-testid=progress]")).await
+                && let Ok(text) = progress.text().await
+                && seen.last() != Some(&text)
+            {
+                seen.push(text);
+            }
+            assert!(started.elapsed() < Duration::from_secs(1200), "no answer after 20 min; progress seen: {seen:?}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        let seconds = started.elapsed().as_secs();
+        let memory: f64 = driver
+            .execute("return window.__wasmMemory ? window.__wasmMemory.buffer.byteLength : 0", Vec::new())
+            .await?
+            .convert()?;
+        let windows = driver.find_all(By::Css("[data-testid=timeline] rect.pick")).await?.len();
+        println!(
+            "one hour at 8 kHz: {top} in {seconds} s, {windows} windows; progress shown {} times ({:?} … {:?}); wasm memory {:.0} MiB",
+            seen.len(),
+            seen.first(),
+            seen.last(),
+            memory / 1_048_576.0
+        );
+        assert!(seen.len() >= 3, "the page showed its progress on the way: {seen:?}");
+        assert!(seen.iter().any(|s| s.ends_with("of 1:00:00")), "{seen:?}");
+        assert!(windows > 2_000, "every window of the hour is on the timeline: {windows}");
+        assert!(memory > 0.0, "the page's wasm memory was found");
+        // Measured at 423 MiB; growing the hour's samples by doubling made it 1,145 MiB.
+        assert!(memory < 640.0 * 1_048_576.0, "wasm memory {:.0} MiB", memory / 1_048_576.0);
+        Ok(())
+    }
+    .await;
+    visit.driver.clone().quit().await?;
+    result
+}
+
+/// A WAV in a scratch folder: the EmoDB utterance at 8 kHz, again and again with half a second
+/// between, for an hour (57.6 MB).
+fn one_hour_of_speech() -> PathBuf {
+    let decoded = timnet::audio::decode(&std::fs::read(emodb_angry()).unwrap()).expect("the fixture decodes");
+    let mono = timnet::audio::to_mono(&decoded.samples, decoded.channels);
+    let mut utterance = timnet::audio::resample(&mono, decoded.sample_rate, 8_000);
+    utterance.extend(std::iter::repeat_n(0.0, 4_000));
+    let hour: Vec<f32> = utterance.iter().copied().cycle().take(3_600 * 8_000).collect();
+    let path = timnet_testkit::scratch("e2e-one-hour").join("one-hour.wav");
+    std::fs::write(&path, timnet::audio::encode_wav(&hour, 1, 8_000)).unwrap();
     path
 }
 
