@@ -285,6 +285,46 @@ fn numeric_options_are_bounded_in_words() {
     }
 }
 
+/// `train --backend wgpu` from a build without the GPU stack says how to get one, before it
+/// reads any corpus.
+#[cfg(not(feature = "wgpu"))]
+#[test]
+fn training_on_a_gpu_without_the_wgpu_build_is_explained() {
+    let dir = common::scratch("cli-train-wgpu");
+    let mut train = Command::new(env!("CARGO_BIN_EXE_train"));
+    let missing = dir.join("no-corpus-here");
+    train
+        .args(["--corpus", "folder"])
+        .arg(&missing)
+        .args(["--final", "--backend", "wgpu", "--out"])
+        .arg(dir.join("run"));
+    let (ok, _, err) = output(&mut train);
+    assert!(!ok && err.contains("needs the program built with the `wgpu` feature"), "{err}");
+}
+
+/// `--devices` without the GPU backend, or naming no adapter, is refused in words before any
+/// corpus is read.
+#[test]
+fn training_devices_are_checked_before_the_corpora() {
+    let dir = common::scratch("cli-train-devices");
+    let train = |args: &[&str]| {
+        let mut train = Command::new(env!("CARGO_BIN_EXE_train"));
+        train
+            .args(["--corpus", "folder"])
+            .arg(dir.join("no-corpus-here"))
+            .args(["--final", "--out"])
+            .arg(dir.join("run"));
+        output(train.args(args))
+    };
+    let (ok, _, err) = train(&["--devices", "2"]);
+    assert!(!ok && err.contains("--devices needs --backend wgpu"), "{err}");
+    let (ok, _, err) = train(&["--backend", "wgpu", "--devices", "default,warp:1"]);
+    #[cfg(feature = "wgpu")]
+    assert!(!ok && err.contains("\"warp:1\" is not a wgpu adapter's name"), "{err}");
+    #[cfg(not(feature = "wgpu"))]
+    assert!(!ok && err.contains("needs the program built with the `wgpu` feature"), "{err}");
+}
+
 #[test]
 fn a_full_disk_is_an_error_in_words() {
     let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();

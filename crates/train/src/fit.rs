@@ -6,16 +6,17 @@
 
 use std::path::Path;
 
+use burn::module::{ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use burn::tensor::activation::log_softmax;
 use serde::{Deserialize, Serialize};
 
 use crate::augment::{Draw, mask};
 use crate::data::Dataset;
 use crate::fused::FusedTrainer;
 use crate::metrics::Scores;
+use crate::parallel::{self, Batch, Workers};
 use crate::{Result, TrainError};
 
 /// The fused step's checkpoint file inside a checkpoint directory.
@@ -34,6 +35,8 @@ pub enum Backend {
     Fused,
     /// burn's autodiff on its flex CPU backend: the straightforward reference.
     Flex,
+    /// burn's autodiff on a GPU through wgpu (Vulkan, Metal or DX12; the `wgpu` feature).
+    Wgpu,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +55,10 @@ pub struct FitOptions {
     /// Time and coefficient masks on every training batch ([`crate::augment::mask`]).
     #[serde(default)]
     pub mask: bool,
+    /// The wgpu adapters to train on, each batch shared among them ([`crate::gpu::devices`]
+    /// reads the names); empty: the default adapter alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
 }
 
 impl Default for FitOptions {
@@ -65,6 +72,7 @@ impl Default for FitOptions {
             backend: Backend::Fused,
             balance_corpora: false,
             mask: false,
+            devices: Vec::new(),
         }
     }
 }
@@ -80,9 +88,20 @@ pub struct EpochLog {
 }
 
 /// The weights and the optimiser, on one backend.
+// One per fold, moved rarely: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Learner {
     Fused(Box<FusedTrainer>),
-    Flex { model: Box<TimNet>, optimizer: burn::optim::ModuleOptimizer, device: Device, learning_rate: f64 },
+    /// burn's autodiff over `device`; `base` is the device under it, where inference runs.
+    /// With `workers`, each batch is shared among several devices, `device` the first.
+    Autodiff {
+        model: Box<TimNet>,
+        optimizer: burn::optim::ModuleOptimizer,
+        device: Device,
+        base: Device,
+        learning_rate: f64,
+        workers: Option<Workers>,
+    },
 }
 
 /// The state between epochs: enough to resume bit for bit.
@@ -92,60 +111,87 @@ pub struct FitState {
 }
 
 impl FitState {
-    /// Fresh weights drawn from `seed` (the same on every backend) and a fresh optimiser.
-    pub fn new(config: &TimNetConfig, options: &FitOptions, seed: u64) -> Self {
-        let learner = match options.backend {
+    /// Fresh weights drawn from `seed` on the CPU (the same on every backend) and a fresh
+    /// optimiser; an error where the backend's device cannot be opened.
+    pub fn new(config: &TimNetConfig, options: &FitOptions, seed: u64) -> Result<Self> {
+        let cpu = Device::flex();
+        cpu.seed(seed);
+        let initial = config.init(&cpu);
+        initial.visit(&mut DrawNow);
+        if !options.devices.is_empty() && options.backend != Backend::Wgpu {
+            return Err(TrainError::Setup("several training devices need the wgpu backend (--backend wgpu)".into()));
+        }
+        let mut bases = match options.backend {
             Backend::Fused => {
-                let device = Device::flex();
-                device.seed(seed);
-                Learner::Fused(Box::new(FusedTrainer::new(&config.init(&device), options.learning_rate)))
+                let learner = Learner::Fused(Box::new(FusedTrainer::new(&initial, options.learning_rate)));
+                return Ok(Self { learner, epochs_done: 0 });
             }
-            Backend::Flex => {
-                let device = Device::flex().autodiff();
-                device.seed(seed);
-                Learner::Flex {
-                    model: Box::new(config.init(&device)),
-                    optimizer: adam().init(),
-                    device,
-                    learning_rate: options.learning_rate,
-                }
-            }
+            Backend::Flex => vec![cpu],
+            Backend::Wgpu if options.devices.is_empty() => vec![crate::gpu::wgpu_device()?],
+            Backend::Wgpu => crate::gpu::devices(&options.devices)?,
         };
-        Self { learner, epochs_done: 0 }
+        let workers = (bases.len() > 1).then(|| Workers::start(bases.iter().map(|b| b.clone().autodiff()).collect()));
+        let base = bases.swap_remove(0);
+        let device = base.clone().autodiff();
+        let learner = Learner::Autodiff {
+            // To the device, then onto its autodiff layer with every parameter trainable.
+            model: Box::new(initial.to_device(&base).train()),
+            optimizer: adam().init(),
+            device,
+            base,
+            learning_rate: options.learning_rate,
+            workers,
+        };
+        Ok(Self { learner, epochs_done: 0 })
     }
 
     /// The trained network as an inference model.
     pub fn model(&self) -> Result<TimNet> {
         match &self.learner {
             Learner::Fused(fused) => Ok(fused.model(&Device::flex())?),
-            Learner::Flex { model, .. } => Ok(model.valid()),
+            // On the CPU, where every reader of the trained network expects it.
+            Learner::Autodiff { model, .. } => Ok(model.valid().to_device(&Device::flex())),
         }
     }
 
     fn classes(&self) -> usize {
         match &self.learner {
             Learner::Fused(fused) => fused.config().classes,
-            Learner::Flex { model, .. } => model.config().classes,
+            Learner::Autodiff { model, .. } => model.config().classes,
         }
     }
 
-    /// One optimisation step on a batch; returns its mean loss.
-    fn step(&mut self, x: Vec<f32>, targets: Vec<f32>, batch: usize, frames: usize, seed: u64) -> f32 {
-        match &mut self.learner {
-            Learner::Fused(fused) => fused.step(&x, batch, &targets, seed),
-            Learner::Flex { model, optimizer, device, learning_rate } => {
-                device.seed(seed);
-                let features = x.len() / (batch * frames).max(1);
-                let x = Tensor::from_data(TensorData::new(x, [batch, frames, features]), &*device);
-                let classes = targets.len() / batch.max(1);
-                let y = Tensor::from_data(TensorData::new(targets, [batch, classes]), &*device);
-                let loss = -(log_softmax(model.forward(x), 1) * y).sum_dim(1).mean();
-                let value: f32 = loss.clone().into_scalar();
-                let grads = GradientsParams::from_grads(loss.backward(), &**model);
-                // Modules share their tensors, so this clone is cheap.
-                **model = optimizer.step(*learning_rate, (**model).clone(), grads);
-                value
+    /// One optimisation step on a batch `x` [batch, frames, features] with `targets` [batch,
+    /// classes]; returns its mean loss.
+    pub fn step(&mut self, x: Vec<f32>, targets: Vec<f32>, batch: usize, frames: usize, seed: u64) -> Result<f32> {
+        if let Learner::Fused(fused) = &mut self.learner {
+            return Ok(fused.step(&x, batch, &targets, seed));
+        }
+        let (loss, grads) = self.gradients(&x, &targets, batch, frames, seed)?;
+        if let Learner::Autodiff { model, optimizer, learning_rate, .. } = &mut self.learner {
+            // Modules share their tensors, so this clone is cheap.
+            **model = optimizer.step(*learning_rate, (**model).clone(), grads);
+        }
+        Ok(loss)
+    }
+
+    /// The mean loss of a batch and its gradients, on the (first) device, where burn's
+    /// autodiff trains; the fused step keeps its gradients to itself.
+    pub fn gradients(
+        &self,
+        x: &[f32],
+        targets: &[f32],
+        rows: usize,
+        frames: usize,
+        seed: u64,
+    ) -> Result<(f32, GradientsParams)> {
+        let batch = Batch { x, targets, rows, frames };
+        match &self.learner {
+            Learner::Fused(_) => Err(TrainError::Setup("the fused step does not hand out burn gradients".into())),
+            Learner::Autodiff { model, device, workers: None, .. } => {
+                Ok(parallel::gradients(model, &batch, 1.0, device, seed))
             }
+            Learner::Autodiff { model, workers: Some(workers), .. } => workers.gradients(model, &batch, seed),
         }
     }
 
@@ -153,10 +199,9 @@ impl FitState {
     fn logits(&mut self, x: Vec<f32>, batch: usize, frames: usize) -> Vec<f32> {
         match &mut self.learner {
             Learner::Fused(fused) => fused.logits(&x, batch),
-            Learner::Flex { model, .. } => {
-                let device = Device::flex();
+            Learner::Autodiff { model, base, .. } => {
                 let features = x.len() / (batch * frames).max(1);
-                let x = Tensor::from_data(TensorData::new(x, [batch, frames, features]), &device);
+                let x = Tensor::from_data(TensorData::new(x, [batch, frames, features]), &*base);
                 model.valid().forward(x).into_data().try_to_vec::<f32>().unwrap_or_default()
             }
         }
@@ -166,7 +211,7 @@ impl FitState {
     pub fn save(&self, dir: &Path) -> Result<()> {
         match &self.learner {
             Learner::Fused(fused) => fused.save(&dir.join(FUSED_CHECKPOINT)),
-            Learner::Flex { model, optimizer, .. } => {
+            Learner::Autodiff { model, optimizer, .. } => {
                 // Through `valid()`, which folds in the BatchNorm running statistics' last update:
                 // burn holds it per thread until then, and `into_record` alone would miss it.
                 model
@@ -184,13 +229,23 @@ impl FitState {
         let record = |e: &dyn std::fmt::Display| TrainError::Record(e.to_string());
         match &mut self.learner {
             Learner::Fused(fused) => fused.load(&dir.join(FUSED_CHECKPOINT)),
-            Learner::Flex { model, optimizer, .. } => {
+            Learner::Autodiff { model, optimizer, .. } => {
                 let saved = burn::store::ModuleRecord::load(dir.join("model.bpk")).map_err(|e| record(&e))?;
                 **model = (**model).clone().try_load_record(saved).map_err(|e| record(&e))?;
                 *optimizer = adam().init().load(dir.join("optimizer.bpk")).map_err(|e| record(&e))?;
                 Ok(())
             }
         }
+    }
+}
+
+/// burn draws a parameter's initial value lazily, on the device it is first used on: drawn
+/// here, on the CPU, the initial weights are the same on every backend.
+struct DrawNow;
+
+impl ModuleVisitor for DrawNow {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        param.val();
     }
 }
 
@@ -206,7 +261,7 @@ pub fn run_epoch(
     evaluate: &[(&str, &[usize])],
     options: &FitOptions,
     fold: u64,
-) -> EpochLog {
+) -> Result<EpochLog> {
     let started = seconds_now();
     let epoch = state.epochs_done;
     let epoch_seed = mix(&[options.seed, fold, epoch as u64]);
@@ -237,7 +292,7 @@ pub fn run_epoch(
                 mask(row, data.frames, data.coeffs, &mut draw);
             }
         }
-        let loss = state.step(x, targets, batch.len(), data.frames, seed);
+        let loss = state.step(x, targets, batch.len(), data.frames, seed)?;
         total += loss as f64 * batch.len() as f64;
     }
     state.epochs_done += 1;
@@ -246,7 +301,7 @@ pub fn run_epoch(
         .filter(|(_, set)| !set.is_empty())
         .map(|(name, set)| (name.to_string(), score(state, data, set)))
         .collect();
-    EpochLog { epoch: epoch + 1, loss: total / order.len().max(1) as f64, seconds: seconds_now() - started, scores }
+    Ok(EpochLog { epoch: epoch + 1, loss: total / order.len().max(1) as f64, seconds: seconds_now() - started, scores })
 }
 
 /// An epoch's order with every corpus of `train` equally represented: as many rows as `train`

@@ -14,7 +14,9 @@ pub mod evaluate;
 pub mod fit;
 pub mod folds;
 pub mod fused;
+pub mod gpu;
 pub mod metrics;
+pub mod parallel;
 pub mod report;
 pub mod run;
 

@@ -390,13 +390,13 @@ impl Run {
                 Vec::new()
             };
             let checkpoint = self.path("checkpoint");
-            let mut state = FitState::new(&model_config, &c.fit, mix(&[c.fit.seed, index as u64]));
+            let mut state = FitState::new(&model_config, &c.fit, mix(&[c.fit.seed, index as u64]))?;
             let mut logs = self.load_checkpoint(&checkpoint, index, &mut state)?.unwrap_or_default();
             progress.fold_started(index, folds.len(), fold, c.fit.epochs, state.epochs_done);
             let mut sets: Vec<(&str, &[usize])> = vec![("test", &fold.test), ("validation", &validation)];
             sets.extend(per_corpus.iter().map(|(name, rows)| (name.as_str(), rows.as_slice())));
             while state.epochs_done < c.fit.epochs {
-                let log = run_epoch(&mut state, data, &train, &sets, &c.fit, index as u64);
+                let log = run_epoch(&mut state, data, &train, &sets, &c.fit, index as u64)?;
                 self.append_metrics(&fold.name, &log)?;
                 progress.epoch(&log);
                 logs.push(log);

@@ -269,3 +269,95 @@ fn softmax_rows(logits: &[f32], classes: usize) -> Vec<f32> {
         })
         .collect()
 }
+
+/// burn's autodiff on a GPU through wgpu (in CI: lavapipe, Mesa's software Vulkan) gives the
+/// fused CPU step's loss and gradients: BatchNorm in training mode, dropout off.
+#[cfg(feature = "wgpu")]
+#[test]
+fn on_wgpu_burns_autodiff_gives_the_fused_steps_gradients() {
+    let base = timnet_train::gpu::wgpu_device().expect("a wgpu adapter (lavapipe in CI: mesa-vulkan-drivers)");
+    let gpu = base.clone().autodiff();
+    for (name, config) in ablation_configs() {
+        let cpu = Device::flex();
+        cpu.seed(5);
+        let model: TimNet = config.init(&cpu);
+        let (batch, frames) = (3, 40);
+        let x = Tensor::<3>::random([batch, frames, config.features], Distribution::Normal(0.0, 3.0), &cpu);
+        let host = x.into_data().try_to_vec::<f32>().unwrap();
+        let y = smoothed(&[0, 2, 3], config.classes);
+        let pass = FusedTrainer::new(&model, 1e-3).pass(&host, batch, &y, 0);
+
+        let model = model.to_device(&base).train();
+        let x = Tensor::<3>::from_data(TensorData::new(host, [batch, frames, config.features]), &gpu);
+        let target = Tensor::<2>::from_data(TensorData::new(y, [batch, config.classes]), &gpu);
+        let loss = -(log_softmax(model.forward(x), 1) * target).sum_dim(1).mean();
+        let gpu_loss: f32 = loss.clone().into_scalar();
+        let grads = loss.backward();
+        let burn = KerasWeights::from_model(&model.clone().map(&mut ToGradients(&grads))).into_flat();
+        let diff = max_diff_over(&pass.grads, &burn, &trainable(&config));
+        let largest = pass.grads.iter().fold(0.0f32, |m, g| m.max(g.abs()));
+        println!(
+            "{name}: max |fused CPU - wgpu autodiff| gradient = {diff:.2e} (largest {largest:.2e}), loss {} vs {gpu_loss}",
+            pass.loss
+        );
+        assert!(largest > 1e-3, "{name}: the gradients are not all near zero");
+        assert!((pass.loss - gpu_loss).abs() <= 1e-5, "{name}: losses differ");
+        assert!(diff <= 1e-4, "{name}: gradients differ by {diff}");
+    }
+}
+
+/// Replaces every parameter by its gradient from `GradientsParams` (what a training step hands
+/// the optimiser), so that the gradients read out in Keras's layout.
+#[cfg(feature = "wgpu")]
+struct FromGradientsParams<'a>(&'a burn::optim::GradientsParams);
+
+#[cfg(feature = "wgpu")]
+impl ModuleMapper for FromGradientsParams<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let grad = self.0.get::<D>(param.id).unwrap_or_else(|| param.val().zeros_like().inner());
+        Param::from_tensor(grad)
+    }
+}
+
+/// Two wgpu devices (on one adapter: the default one and the one named "cpu", lavapipe both in
+/// CI), each batch shared 3 + 2: the summed gradients equal the fused CPU step's on each share,
+/// weighted by its part of the batch (BatchNorm normalises each share by its own statistics).
+#[cfg(feature = "wgpu")]
+#[test]
+fn on_two_wgpu_devices_the_shares_gradients_sum_to_the_batchs() {
+    use timnet_train::fit::{Backend, FitOptions, FitState, Learner};
+    let (_, config) = ablation_configs().remove(0);
+    let options =
+        FitOptions { backend: Backend::Wgpu, devices: vec!["default".into(), "cpu".into()], ..FitOptions::default() };
+    let state = FitState::new(&config, &options, 11).expect("two wgpu devices (lavapipe in CI: mesa-vulkan-drivers)");
+    let initial = state.model().unwrap();
+
+    let (batch, frames, features, classes) = (5, 40, config.features, config.classes);
+    let cpu = Device::flex();
+    cpu.seed(12);
+    let x = Tensor::<3>::random([batch, frames, features], Distribution::Normal(0.0, 3.0), &cpu);
+    let host = x.into_data().try_to_vec::<f32>().unwrap();
+    let y = smoothed(&[0, 2, 3, 1, 2], classes);
+    let mut fused = FusedTrainer::new(&initial, 1e-3);
+    let mut share = |rows: std::ops::Range<usize>| {
+        let x = &host[rows.start * frames * features..rows.end * frames * features];
+        fused.pass(x, rows.len(), &y[rows.start * classes..rows.end * classes], 0)
+    };
+    let (first, second) = (share(0..3), share(3..5));
+    let expected: Vec<f32> = first.grads.iter().zip(&second.grads).map(|(a, b)| 0.6 * a + 0.4 * b).collect();
+    let whole = fused.pass(&host, batch, &y, 0);
+
+    let (loss, grads) = state.gradients(&host, &y, batch, frames, 0).unwrap();
+    let Learner::Autodiff { model, .. } = &state.learner else { unreachable!("a wgpu state") };
+    let ours = KerasWeights::from_model(&(**model).clone().map(&mut FromGradientsParams(&grads))).into_flat();
+    let spans = trainable(&config);
+    let (diff, from_whole) = (max_diff_over(&expected, &ours, &spans), max_diff_over(&whole.grads, &ours, &spans));
+    println!(
+        "two wgpu devices: max |shares' fused CPU gradients - ours| = {diff:.2e}; from the whole batch's {from_whole:.2e}; loss {loss} vs {}",
+        0.6 * first.loss + 0.4 * second.loss
+    );
+    assert!((loss - (0.6 * first.loss + 0.4 * second.loss)).abs() <= 1e-5, "losses differ");
+    assert!(diff <= 1e-4, "gradients differ by {diff}");
+    // The check can tell: the whole batch's gradients (one BatchNorm over all five) differ.
+    assert!(from_whole > 1e-3, "the shares' gradients are indistinguishable from the whole batch's");
+}

@@ -48,6 +48,9 @@ enum BackendArg {
     Cpu,
     /// burn's autodiff on its flex CPU backend (the straightforward reference; slower).
     Flex,
+    /// burn's autodiff on a GPU through wgpu: Vulkan, Metal or DX12 (needs the program built
+    /// with `--features wgpu`).
+    Wgpu,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -155,6 +158,11 @@ struct Args {
     /// How the training step is computed.
     #[arg(long, value_enum, default_value = "cpu")]
     backend: BackendArg,
+    /// With `--backend wgpu`: the GPUs to share each batch among, as a count (the first N
+    /// adapters wgpu lists) or names (default, cpu, discrete:K, integrated:K, virtual:K),
+    /// comma-separated. Gradients are summed on the first, where Adam steps.
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    devices: Vec<String>,
     /// Plain log lines instead of progress bars.
     #[arg(long)]
     quiet: bool,
@@ -250,6 +258,13 @@ fn run(args: Args) -> Result<ExitCode> {
         Some(AblationArg::NoDynamicFusion) => Ablations { no_dynamic_fusion: true, ..Default::default() },
     };
     model.validate().map_err(anyhow::Error::msg)?;
+    match args.backend {
+        // Before the corpora are read: a missing GPU is said at once.
+        BackendArg::Wgpu if args.devices.is_empty() => drop(timnet_train::gpu::wgpu_device()?),
+        BackendArg::Wgpu => drop(timnet_train::gpu::devices(&args.devices)?),
+        _ if !args.devices.is_empty() => anyhow::bail!("--devices needs --backend wgpu"),
+        _ => {}
+    }
     let augmentation = augmentation(&args)?;
     let fit = FitOptions {
         epochs: args.epochs,
@@ -258,9 +273,11 @@ fn run(args: Args) -> Result<ExitCode> {
         backend: match args.backend {
             BackendArg::Cpu => Backend::Fused,
             BackendArg::Flex => Backend::Flex,
+            BackendArg::Wgpu => Backend::Wgpu,
         },
         balance_corpora: args.balance,
         mask: augmentation.mask,
+        devices: args.devices.clone(),
         ..FitOptions::default()
     };
     let select_by = match args.select_by {
