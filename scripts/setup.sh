@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install what building and testing need, each only when missing, so it is quick to run again:
-# Debian's chromium, chromium-driver and binaryen (wasm-opt), the wasm32 target, the
-# wasm-bindgen CLI (the version in Cargo.lock) and trunk — pinned so that neither downloads
-# tools of its own.
+# Debian's chromium, chromium-driver, binaryen (wasm-opt) and mesa-vulkan-drivers (lavapipe),
+# the wasm32 target, the wasm-bindgen CLI (the version in Cargo.lock) and trunk — pinned so
+# that neither downloads tools of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,8 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v wasm-opt >/dev/null || missing+=(binaryen)
+# lavapipe, the Vulkan adapter the training checks on wgpu run on where there is no GPU.
+ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -qq

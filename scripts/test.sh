@@ -14,8 +14,9 @@ mkdir -p "$logs"
 # Each step says how long the run has taken so far, so that slow steps show in CI logs.
 step() { printf '\n== [%d s] %s\n' "$SECONDS" "$*"; }
 
-step "native tests"
-cargo test -p timnet -p timnet-train -p timnet-cli -p timnet-testkit 2>&1 | tee "$logs/native.txt"
+step "native tests, with training on wgpu (lavapipe, Mesa's software Vulkan, from scripts/setup.sh)"
+cargo test -p timnet -p timnet-train -p timnet-cli -p timnet-testkit --features timnet-cli/wgpu 2>&1 | tee "$logs/native.txt"
+grep -q "on_two_wgpu_devices_the_shares_gradients_sum_to_the_batchs ... ok" "$logs/native.txt" || { echo "FAIL: the training checks on wgpu did not run"; exit 1; }
 
 # wasm-bindgen-test-runner drives Chromium through chromedriver with the options in
 # webdriver.json in each crate's directory (crates/core, crates/app). The core crate and the app are tested together so that both builds share one
