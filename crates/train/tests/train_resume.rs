@@ -5,36 +5,11 @@
 
 mod support;
 
-use burn::prelude::*;
-use burn::tensor::TensorData;
-use support::{Quiet, mix_config};
-use timnet::weights::Weights;
+use support::{Quiet, StopAfter, logits, mix_config};
 use timnet_testkit::{scratch, synthetic_corpus};
 use timnet_train::augment::Augmentation;
 use timnet_train::fit::Backend;
-use timnet_train::run::{Progress, Protocol, Run};
-
-/// Stops the run after `after` epochs, as Ctrl-C does.
-struct StopAfter {
-    after: usize,
-    seen: usize,
-}
-impl Progress for StopAfter {
-    fn epoch(&mut self, _: &timnet_train::fit::EpochLog) {
-        self.seen += 1;
-    }
-    fn interrupted(&self) -> bool {
-        self.seen >= self.after
-    }
-}
-
-fn logits(dir: &std::path::Path) -> Vec<f32> {
-    let device = Device::flex();
-    let weights = Weights::load(dir, &device).unwrap();
-    let x: Vec<f32> = (0..2 * 50 * 39).map(|i| ((i * 37 % 101) as f32 - 50.0) / 5.0).collect();
-    let input = Tensor::<3>::from_data(TensorData::new(x, [2, 50, 39]), &device);
-    weights.model.forward(input).into_data().try_to_vec::<f32>().unwrap()
-}
+use timnet_train::run::{Protocol, Run};
 
 #[test]
 fn resume_ends_with_the_same_weights_as_an_uninterrupted_run() {
@@ -67,7 +42,7 @@ fn resume_ends_with_the_same_weights_as_an_uninterrupted_run() {
         resumed.execute(&mut Quiet, None).unwrap().unwrap();
 
         // Bit-for-bit equal outputs: every weight and running statistic is the same.
-        let (whole, cut) = (logits(&root.join("whole/weights")), logits(&root.join("cut/weights")));
+        let (whole, cut) = (logits(&root.join("whole/weights"), 2), logits(&root.join("cut/weights"), 2));
         assert_eq!(whole, cut, "{backend:?}, augmented: {augmented}");
     }
 }

@@ -6,36 +6,15 @@
 
 mod support;
 
-use burn::prelude::*;
-use burn::tensor::TensorData;
-use support::{Quiet, run_config};
+use support::{Quiet, StopAfter, logits, run_config};
 use timnet::analysis::softmax;
-use timnet::weights::Weights;
 use timnet_testkit::{scratch, synthetic_corpus};
 use timnet_train::fit::Backend;
-use timnet_train::run::{Progress, Protocol, Run};
-
-/// Stops the run after `after` epochs, as Ctrl-C does.
-struct StopAfter {
-    after: usize,
-    seen: usize,
-}
-impl Progress for StopAfter {
-    fn epoch(&mut self, _: &timnet_train::fit::EpochLog) {
-        self.seen += 1;
-    }
-    fn interrupted(&self) -> bool {
-        self.seen >= self.after
-    }
-}
+use timnet_train::run::{Protocol, Run};
 
 /// Class probabilities of a fixed batch, from a run's weights read on the CPU.
 fn probabilities(dir: &std::path::Path) -> Vec<f32> {
-    let device = Device::flex();
-    let weights = Weights::load(dir, &device).unwrap();
-    let x: Vec<f32> = (0..4 * 50 * 39).map(|i| ((i * 37 % 101) as f32 - 50.0) / 5.0).collect();
-    let input = Tensor::<3>::from_data(TensorData::new(x, [4, 50, 39]), &device);
-    let logits = weights.model.forward(input).into_data().try_to_vec::<f32>().unwrap();
+    let logits = logits(dir, 4);
     let classes = logits.len() / 4;
     logits.chunks_exact(classes).flat_map(softmax).collect()
 }

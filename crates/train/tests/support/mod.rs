@@ -38,3 +38,29 @@ impl Progress for Quiet {
         );
     }
 }
+
+/// Stops the run after `after` epochs, as Ctrl-C does.
+pub struct StopAfter {
+    pub after: usize,
+    pub seen: usize,
+}
+
+impl Progress for StopAfter {
+    fn epoch(&mut self, _: &EpochLog) {
+        self.seen += 1;
+    }
+    fn interrupted(&self) -> bool {
+        self.seen >= self.after
+    }
+}
+
+/// The logits of a fixed batch of `rows` rows, from a run's weights read on the CPU.
+pub fn logits(dir: &Path, rows: usize) -> Vec<f32> {
+    use burn::prelude::*;
+    use burn::tensor::TensorData;
+    let device = Device::flex();
+    let weights = timnet::weights::Weights::load(dir, &device).unwrap();
+    let x: Vec<f32> = (0..rows * 50 * 39).map(|i| ((i * 37 % 101) as f32 - 50.0) / 5.0).collect();
+    let input = Tensor::<3>::from_data(TensorData::new(x, [rows, 50, 39]), &device);
+    weights.model.forward(input).into_data().try_to_vec::<f32>().unwrap()
+}
