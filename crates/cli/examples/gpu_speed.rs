@@ -1,8 +1,9 @@
-//! Training steps on a GPU through wgpu beside the fused CPU step, at batch 64, 256 and 1,024,
-//! measured side by side in one run (docs/performance.md):
+//! Training steps on a GPU (wgpu, or CUDA when asked) beside the fused CPU step, at batch 64,
+//! 256 and 1,024, measured side by side in one run (docs/performance.md):
 //!
 //! ```sh
 //! cargo run -q -p timnet-cli --features wgpu --example gpu_speed [BATCH ...]
+//! cargo run -q -p timnet-cli --features cuda --example gpu_speed cuda [BATCH ...]
 //! ```
 //!
 //! Both go through `FitState::step`, the step `train` takes: the paper's network, EmoDB's clip
@@ -12,6 +13,7 @@ use std::time::Instant;
 
 use timnet::model::TimNetConfig;
 use timnet_train::fit::{Backend, FitOptions, FitState};
+use timnet_train::gpu::Runtime;
 
 const FRAMES: usize = 188;
 const COEFFS: usize = 39;
@@ -46,26 +48,35 @@ fn step_seconds(backend: Backend, size: usize, runs: usize) -> Result<f64, Strin
 }
 
 fn main() {
-    let adapter = match timnet_train::gpu::wgpu_device() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (runtime, backend) =
+        if args.iter().any(|a| a == "cuda") { (Runtime::Cuda, Backend::Cuda) } else { (Runtime::Wgpu, Backend::Wgpu) };
+    let device = match timnet_train::gpu::first_device(runtime) {
         Ok(device) => format!("{device:?}"),
         Err(e) => {
             eprintln!("{e}");
             std::process::exit(1);
         }
     };
-    println!("wgpu device: {adapter}; CPU: {} threads", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let name = runtime.name();
+    println!("{name} device: {device}; CPU: {} threads", std::thread::available_parallelism().map_or(1, |n| n.get()));
     println!(
         "{:>6} {:>14} {:>14} {:>12} {:>12} {:>10}",
-        "batch", "fused CPU s", "wgpu s", "CPU clips/s", "GPU clips/s", "GPU/CPU"
+        "batch",
+        "fused CPU s",
+        format!("{name} s"),
+        "CPU clips/s",
+        "GPU clips/s",
+        "GPU/CPU"
     );
     // Batch sizes from the arguments (a software adapter takes minutes a step at 1,024).
-    let mut sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).filter(|&n| n > 0).collect();
+    let mut sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).filter(|&n| n > 0).collect();
     if sizes.is_empty() {
         sizes = vec![64, 256, 1024];
     }
     for size in sizes {
         let runs = if size > 256 { 3 } else { 5 };
-        let (cpu, gpu) = (step_seconds(Backend::Fused, size, runs), step_seconds(Backend::Wgpu, size, runs));
+        let (cpu, gpu) = (step_seconds(Backend::Fused, size, runs), step_seconds(backend, size, runs));
         match (cpu, gpu) {
             (Ok(cpu), Ok(gpu)) => println!(
                 "{size:>6} {cpu:>14.3} {gpu:>14.3} {:>12.0} {:>12.0} {:>9.2}x",

@@ -37,6 +37,19 @@ pub enum Backend {
     Flex,
     /// burn's autodiff on a GPU through wgpu (Vulkan, Metal or DX12; the `wgpu` feature).
     Wgpu,
+    /// burn's autodiff on an NVIDIA GPU through CUDA (the `cuda` feature).
+    Cuda,
+}
+
+impl Backend {
+    /// The GPU runtime it trains on, if any.
+    pub fn gpu(self) -> Option<crate::gpu::Runtime> {
+        match self {
+            Backend::Fused | Backend::Flex => None,
+            Backend::Wgpu => Some(crate::gpu::Runtime::Wgpu),
+            Backend::Cuda => Some(crate::gpu::Runtime::Cuda),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,8 +68,8 @@ pub struct FitOptions {
     /// Time and coefficient masks on every training batch ([`crate::augment::mask`]).
     #[serde(default)]
     pub mask: bool,
-    /// The wgpu adapters to train on, each batch shared among them ([`crate::gpu::devices`]
-    /// reads the names); empty: the default adapter alone.
+    /// The GPUs to train on, each batch shared among them ([`crate::gpu::devices`] reads the
+    /// names); empty: the backend's default device alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<String>,
 }
@@ -118,8 +131,10 @@ impl FitState {
         cpu.seed(seed);
         let initial = config.init(&cpu);
         initial.visit(&mut DrawNow);
-        if !options.devices.is_empty() && options.backend != Backend::Wgpu {
-            return Err(TrainError::Setup("several training devices need the wgpu backend (--backend wgpu)".into()));
+        if !options.devices.is_empty() && options.backend.gpu().is_none() {
+            return Err(TrainError::Setup(
+                "several training devices need a GPU backend (--backend wgpu or cuda)".into(),
+            ));
         }
         let mut bases = match options.backend {
             Backend::Fused => {
@@ -127,8 +142,8 @@ impl FitState {
                 return Ok(Self { learner, epochs_done: 0 });
             }
             Backend::Flex => vec![cpu],
-            Backend::Wgpu if options.devices.is_empty() => vec![crate::gpu::wgpu_device()?],
-            Backend::Wgpu => crate::gpu::devices(&options.devices)?,
+            Backend::Wgpu => crate::gpu::devices(crate::gpu::Runtime::Wgpu, &options.devices)?,
+            Backend::Cuda => crate::gpu::devices(crate::gpu::Runtime::Cuda, &options.devices)?,
         };
         let workers = (bases.len() > 1).then(|| Workers::start(bases.iter().map(|b| b.clone().autodiff()).collect()));
         let base = bases.swap_remove(0);

@@ -276,6 +276,22 @@ fn softmax_rows(logits: &[f32], classes: usize) -> Vec<f32> {
 #[test]
 fn on_wgpu_burns_autodiff_gives_the_fused_steps_gradients() {
     let base = timnet_train::gpu::wgpu_device().expect("a wgpu adapter (lavapipe in CI: mesa-vulkan-drivers)");
+    gives_the_fused_steps_gradients(base);
+}
+
+/// The same through CUDA, where there is an NVIDIA GPU (CI has none: it is skipped, in words).
+#[cfg(feature = "cuda")]
+#[test]
+fn on_cuda_burns_autodiff_gives_the_fused_steps_gradients() {
+    match timnet_train::gpu::first_device(timnet_train::gpu::Runtime::Cuda) {
+        Ok(base) => gives_the_fused_steps_gradients(base),
+        Err(e) => println!("SKIPPED: the CUDA gradient check: {e}"),
+    }
+}
+
+/// burn's autodiff over `base` against the fused CPU step, for every ablation's network.
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+fn gives_the_fused_steps_gradients(base: Device) {
     let gpu = base.clone().autodiff();
     for (name, config) in ablation_configs() {
         let cpu = Device::flex();
@@ -297,7 +313,7 @@ fn on_wgpu_burns_autodiff_gives_the_fused_steps_gradients() {
         let diff = max_diff_over(&pass.grads, &burn, &trainable(&config));
         let largest = pass.grads.iter().fold(0.0f32, |m, g| m.max(g.abs()));
         println!(
-            "{name}: max |fused CPU - wgpu autodiff| gradient = {diff:.2e} (largest {largest:.2e}), loss {} vs {gpu_loss}",
+            "{name}: max |fused CPU - {base:?} autodiff| gradient = {diff:.2e} (largest {largest:.2e}), loss {} vs {gpu_loss}",
             pass.loss
         );
         assert!(largest > 1e-3, "{name}: the gradients are not all near zero");

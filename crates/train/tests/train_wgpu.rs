@@ -6,22 +6,10 @@
 
 mod support;
 
-use support::{Quiet, StopAfter, logits, run_config};
-use timnet::analysis::softmax;
+use support::{Quiet, StopAfter, max_abs_diff, probabilities, run_config};
 use timnet_testkit::{scratch, synthetic_corpus};
 use timnet_train::fit::Backend;
 use timnet_train::run::{Protocol, Run};
-
-/// Class probabilities of a fixed batch, from a run's weights read on the CPU.
-fn probabilities(dir: &std::path::Path) -> Vec<f32> {
-    let logits = logits(dir, 4);
-    let classes = logits.len() / 4;
-    logits.chunks_exact(classes).flat_map(softmax).collect()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
-}
 
 #[test]
 fn wgpu_runs_match_the_cpu_and_resume_exactly() {

@@ -51,6 +51,9 @@ enum BackendArg {
     /// burn's autodiff on a GPU through wgpu: Vulkan, Metal or DX12 (needs the program built
     /// with `--features wgpu`).
     Wgpu,
+    /// burn's autodiff on an NVIDIA GPU through CUDA (needs the program built with
+    /// `--features cuda` and, to run, the NVIDIA driver).
+    Cuda,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -158,9 +161,10 @@ struct Args {
     /// How the training step is computed.
     #[arg(long, value_enum, default_value = "cpu")]
     backend: BackendArg,
-    /// With `--backend wgpu`: the GPUs to share each batch among, as a count (the first N
-    /// adapters wgpu lists) or names (default, cpu, discrete:K, integrated:K, virtual:K),
-    /// comma-separated. Gradients are summed on the first, where Adam steps.
+    /// With `--backend wgpu` or `cuda`: the GPUs to share each batch among, as a count (the
+    /// first N the runtime lists) or names, comma-separated (wgpu: default, cpu, discrete:K,
+    /// integrated:K, virtual:K; cuda: cuda:K). Gradients are summed on the first, where Adam
+    /// steps.
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     devices: Vec<String>,
     /// Plain log lines instead of progress bars.
@@ -258,23 +262,24 @@ fn run(args: Args) -> Result<ExitCode> {
         Some(AblationArg::NoDynamicFusion) => Ablations { no_dynamic_fusion: true, ..Default::default() },
     };
     model.validate().map_err(anyhow::Error::msg)?;
-    match args.backend {
-        // Before the corpora are read: a missing GPU is said at once.
-        BackendArg::Wgpu if args.devices.is_empty() => drop(timnet_train::gpu::wgpu_device()?),
-        BackendArg::Wgpu => drop(timnet_train::gpu::devices(&args.devices)?),
-        _ if !args.devices.is_empty() => anyhow::bail!("--devices needs --backend wgpu"),
-        _ => {}
+    let backend = match args.backend {
+        BackendArg::Cpu => Backend::Fused,
+        BackendArg::Flex => Backend::Flex,
+        BackendArg::Wgpu => Backend::Wgpu,
+        BackendArg::Cuda => Backend::Cuda,
+    };
+    // Before the corpora are read: a missing GPU is said at once.
+    match backend.gpu() {
+        Some(runtime) => drop(timnet_train::gpu::devices(runtime, &args.devices)?),
+        None if !args.devices.is_empty() => anyhow::bail!("--devices needs a GPU backend (--backend wgpu or cuda)"),
+        None => {}
     }
     let augmentation = augmentation(&args)?;
     let fit = FitOptions {
         epochs: args.epochs,
         batch_size: args.batch_size,
         seed: args.seed,
-        backend: match args.backend {
-            BackendArg::Cpu => Backend::Fused,
-            BackendArg::Flex => Backend::Flex,
-            BackendArg::Wgpu => Backend::Wgpu,
-        },
+        backend,
         balance_corpora: args.balance,
         mask: augmentation.mask,
         devices: args.devices.clone(),

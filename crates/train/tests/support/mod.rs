@@ -64,3 +64,14 @@ pub fn logits(dir: &Path, rows: usize) -> Vec<f32> {
     let input = Tensor::<3>::from_data(TensorData::new(x, [rows, 50, 39]), &device);
     weights.model.forward(input).into_data().try_to_vec::<f32>().unwrap()
 }
+
+/// Class probabilities of a fixed batch of four rows, from a run's weights read on the CPU.
+pub fn probabilities(dir: &Path) -> Vec<f32> {
+    let logits = logits(dir, 4);
+    let classes = logits.len() / 4;
+    logits.chunks_exact(classes).flat_map(timnet::analysis::softmax).collect()
+}
+
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
