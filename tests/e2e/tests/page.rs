@@ -3,7 +3,7 @@
 //! timeline moves, and prove that no request left the page's origin; and, in a second visit on
 //! a phone-sized window by keyboard alone, refuse the microphone and check the page says so and
 //! still takes a file; offline after one visit; an hour-long file with progress; and the
-//! "Teach it your voice" panel.
+//! "Teach it your voice" panel; and the main thread's long tasks, measured.
 //!
 //! Run by scripts/test.sh after `trunk build --release`; `TIMNET_DIST` overrides dist/.
 
@@ -316,6 +316,78 @@ fn one_hour_of_speech() -> PathBuf {
     let hour: Vec<f32> = utterance.iter().copied().cycle().take(3_600 * 8_000).collect();
     let path = timnet_testkit::scratch("e2e-one-hour").join("one-hour.wav");
     std::fs::write(&path, timnet::audio::encode_wav(&hour, 1, 8_000)).unwrap();
+    path
+}
+
+/// The main thread's long tasks (the Long Tasks API: any task over 50 ms) while the page
+/// analyses a 20 s file and while it records 10 s from the microphone, on the CPU backend,
+/// after the page says it is ready. Printed beside the tests: the page's aim is none at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn main_thread_long_tasks_during_a_file_and_a_recording_are_measured() -> WebDriverResult<()> {
+    let file = twenty_seconds_of_speech();
+    let visit = visit(&[
+        "--use-fake-ui-for-media-stream".into(),
+        format!("--use-file-for-fake-audio-capture={}", emodb_angry().display()),
+    ])
+    .await?;
+    let result = async {
+        let driver = &visit.driver;
+        let observe = "window.__longTasks = []; \
+             new PerformanceObserver((list) => { for (const e of list.getEntries()) \
+               window.__longTasks.push([e.startTime, e.duration]); }).observe({ type: 'longtask', buffered: true });";
+        driver.cdp().send_raw("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": observe })).await?;
+        open_page(&visit, "?cpu").await?;
+
+        let since = now(driver).await?;
+        driver.find(By::Css("[data-testid=file-input]")).await?.send_keys(file.to_str().unwrap()).await?;
+        wait_for(driver, "[data-testid=top]", 300).await?;
+        let file_tasks = long_tasks_since(driver, since).await?;
+
+        let since = now(driver).await?;
+        driver.find(By::Css("[data-testid=record]")).await?.click().await?;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let rate = driver.find(By::Css("[data-testid=live-rate]")).await?.text().await?;
+        let live_tasks = long_tasks_since(driver, since).await?;
+        driver.find(By::Css("[data-testid=record]")).await?.click().await?;
+
+        for (what, tasks) in [("analysing a 20 s file", &file_tasks), ("10 s of live recording", &live_tasks)] {
+            let longest = tasks.iter().copied().fold(0.0, f64::max);
+            println!(
+                "long tasks: main thread while {what} (CPU): {} over 50 ms, longest {longest:.0} ms, {:.0} ms in all (target: none)",
+                tasks.len(),
+                tasks.iter().fold(0.0, |all, t| all + t)
+            );
+        }
+        println!("long tasks: live updates during the recording: {rate} (target: at least 20)");
+        // The observer works here: the page's own start (model, timing) is a long task.
+        let all: usize = driver.execute("return window.__longTasks.length;", Vec::new()).await?.convert()?;
+        assert!(all > 0, "the Long Tasks API reported nothing at all");
+        Ok(())
+    }
+    .await;
+    visit.driver.clone().quit().await?;
+    result
+}
+
+/// The page's clock, in ms.
+async fn now(driver: &WebDriver) -> WebDriverResult<f64> {
+    driver.execute("return performance.now();", Vec::new()).await?.convert()
+}
+
+/// The durations (ms) of the long tasks that started after `since`.
+async fn long_tasks_since(driver: &WebDriver, since: f64) -> WebDriverResult<Vec<f64>> {
+    let tasks: Vec<(f64, f64)> = driver.execute("return window.__longTasks;", Vec::new()).await?.convert()?;
+    Ok(tasks.into_iter().filter(|(start, _)| *start >= since).map(|(_, duration)| duration).collect())
+}
+
+/// A WAV in a scratch folder: the EmoDB utterance, again and again, for 20 s.
+fn twenty_seconds_of_speech() -> PathBuf {
+    let decoded = timnet::audio::decode(&std::fs::read(emodb_angry()).unwrap()).expect("the fixture decodes");
+    let rate = decoded.sample_rate;
+    let mono = timnet::audio::to_mono(&decoded.samples, decoded.channels);
+    let twenty: Vec<f32> = mono.iter().copied().cycle().take(20 * rate as usize).collect();
+    let path = timnet_testkit::scratch("e2e-twenty-seconds").join("twenty-seconds.wav");
+    std::fs::write(&path, timnet::audio::encode_wav(&twenty, 1, rate)).unwrap();
     path
 }
 
