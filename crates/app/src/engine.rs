@@ -60,7 +60,7 @@ impl Engine {
 
     /// The same device and backend running other weights (a model adapted to a voice).
     pub fn with_weights(&self, weights: Weights) -> Engine {
-        let analyzer = Analyzer::new(weights, self.analyzer.device().clone());
+        let analyzer = analyzer(weights, self.analyzer.device().clone());
         Engine {
             model: self.model,
             record: self.record.clone(),
@@ -158,7 +158,16 @@ async fn milliseconds_per_clip(analyzer: &Analyzer) -> Result<f64, PageError> {
 
 fn load(model: &'static Shipped, record: &[u8], device: Device) -> Result<Analyzer, PageError> {
     let weights = Weights::from_bytes(model.sidecar, record, &device)?;
-    Ok(Analyzer::new(weights, device))
+    Ok(analyzer(weights, device))
+}
+
+/// On the CPU backend a forward pass holds the page's thread until it ends: one window a pass
+/// (about 90 ms) lets the page draw between windows, where sixteen held it for over a second.
+/// WebGPU's passes are awaited, and keep the default.
+fn analyzer(weights: Weights, device: Device) -> Analyzer {
+    let cpu = device == Device::flex();
+    let analyzer = Analyzer::new(weights, device);
+    if cpu { analyzer.with_windows_per_pass(1) } else { analyzer }
 }
 
 /// One forward pass on silence: compiles the GPU's shaders and proves the device answers.

@@ -14,8 +14,8 @@ use crate::audio::{MODEL_RATE, Prepared, fit_length_placed, place};
 use crate::features::{Features, FrontEnd, Mfcc};
 use crate::weights::{Sidecar, Weights};
 
-/// Windows analysed per forward pass: bounds memory on long recordings.
-const WINDOWS_PER_BATCH: usize = 16;
+/// Windows analysed per forward pass unless told otherwise: bounds memory on long recordings.
+pub const WINDOWS_PER_BATCH: usize = 16;
 
 #[derive(Debug, Error)]
 pub enum AnalysisError {
@@ -201,8 +201,8 @@ impl Scoring {
     async fn push(&mut self, analyzer: &Analyzer, samples: &[f32]) -> Result<(), AnalysisError> {
         self.frames.push(samples);
         self.windower.push(samples, &mut self.pending);
-        while self.pending.len() >= WINDOWS_PER_BATCH {
-            let batch: Vec<Window> = self.pending.drain(..WINDOWS_PER_BATCH).collect();
+        while self.pending.len() >= analyzer.windows_per_pass {
+            let batch: Vec<Window> = self.pending.drain(..analyzer.windows_per_pass).collect();
             self.scored.extend(analyzer.score(&batch).await?);
         }
         Ok(())
@@ -211,7 +211,7 @@ impl Scoring {
     async fn finish(mut self, analyzer: &Analyzer, notes: Vec<String>) -> Result<Analysis, AnalysisError> {
         let samples = self.windower.received;
         self.windower.finish(&mut self.pending);
-        for batch in self.pending.chunks(WINDOWS_PER_BATCH) {
+        for batch in self.pending.chunks(analyzer.windows_per_pass) {
             self.scored.extend(analyzer.score(batch).await?);
         }
         self.frames.finish();
@@ -224,13 +224,26 @@ pub struct Analyzer {
     weights: Weights,
     front_end: FrontEnd,
     device: Device,
+    windows_per_pass: usize,
 }
 
 impl Analyzer {
     pub fn new(weights: Weights, device: Device) -> Self {
         let front_end = weights.sidecar.front_end();
         let model = weights.model.valid();
-        Self { weights: Weights { model, ..weights }, front_end, device }
+        Self { weights: Weights { model, ..weights }, front_end, device, windows_per_pass: WINDOWS_PER_BATCH }
+    }
+
+    /// Score `windows` windows per forward pass (at least one; [`WINDOWS_PER_BATCH`] unless
+    /// told). The answer is the same; fewer keeps each pass short where a pass holds the
+    /// thread it runs on (the page's, on the CPU backend), more amortises a pass's overhead.
+    pub fn with_windows_per_pass(self, windows: usize) -> Self {
+        Self { windows_per_pass: windows.max(1), ..self }
+    }
+
+    /// Windows scored per forward pass.
+    pub fn windows_per_pass(&self) -> usize {
+        self.windows_per_pass
     }
 
     pub fn sidecar(&self) -> &Sidecar {
@@ -298,7 +311,7 @@ impl Analyzer {
         mut between: impl FnMut(usize) -> F,
     ) -> Result<Analysis, AnalysisError> {
         let mut scoring = Scoring::new(self);
-        let step = WINDOWS_PER_BATCH * (self.weights.sidecar.clip_samples / 2).max(1);
+        let step = self.windows_per_pass * (self.weights.sidecar.clip_samples / 2).max(1);
         let mut done = 0;
         for chunk in prepared.samples.chunks(step) {
             scoring.push(self, chunk).await?;

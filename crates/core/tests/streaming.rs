@@ -51,6 +51,26 @@ fn a_file_analysed_as_it_is_decoded_equals_the_whole_file() {
     }
 }
 
+/// One window a forward pass (the page on the CPU backend) or sixteen: the same answer.
+#[test]
+fn the_windows_scored_per_pass_do_not_change_the_answer() {
+    let prepared = timnet::audio::prepare_samples(&signal(20.0, 16_000, 1), 1, 16_000).unwrap();
+    let many = block_on(Analyzer::new(shipped_weights(&Device::flex()), Device::flex()).analyse(&prepared)).unwrap();
+    let one = Analyzer::new(shipped_weights(&Device::flex()), Device::flex()).with_windows_per_pass(1);
+    assert_eq!(one.windows_per_pass(), 1);
+    let one = block_on(one.analyse(&prepared)).unwrap();
+    assert!(many.windows.len() > 2, "{} windows", many.windows.len());
+    assert_eq!(one.windows.len(), many.windows.len());
+    let worst = one
+        .windows
+        .iter()
+        .zip(&many.windows)
+        .flat_map(|(a, b)| a.probabilities.iter().zip(&b.probabilities).map(|(x, y)| (x - y).abs()))
+        .fold(0.0, f32::max);
+    println!("{} windows, one or sixteen a pass: probabilities {worst:.1e} apart", one.windows.len());
+    assert!(worst <= 1e-5, "the probabilities differ by {worst}");
+}
+
 #[test]
 fn broken_files_get_the_same_words_either_way() {
     let analyzer = Analyzer::new(shipped_weights(&Device::flex()), Device::flex());
