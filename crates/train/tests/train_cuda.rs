@@ -6,11 +6,10 @@
 
 mod support;
 
-use support::{Quiet, StopAfter, max_abs_diff, probabilities, run_config};
+use support::{max_abs_diff, stopped_and_resumed, trained, two_epochs};
 use timnet_testkit::{scratch, synthetic_corpus};
 use timnet_train::fit::Backend;
 use timnet_train::gpu::{Runtime, first_device};
-use timnet_train::run::{Protocol, Run};
 
 #[test]
 fn cuda_runs_match_the_cpu_and_resume_exactly() {
@@ -19,28 +18,18 @@ fn cuda_runs_match_the_cpu_and_resume_exactly() {
         return;
     }
     let root = scratch("train-cuda");
-    synthetic_corpus(&root.join("corpus"), 6);
-    let config = |backend, dropout| {
-        let mut config = run_config(&root.join("corpus"), Protocol::Final, 2);
-        config.fit.backend = backend;
-        config.model.dropout = dropout;
-        config
-    };
-    let mut ends = Vec::new();
-    for backend in [Backend::Flex, Backend::Cuda] {
-        let dir = root.join(format!("{backend:?}"));
-        Run::prepare(&dir, config(backend, 0.0), false, false).unwrap().execute(&mut Quiet, None).unwrap().unwrap();
-        ends.push(probabilities(&dir.join("weights")));
-    }
-    let gap = max_abs_diff(&ends[0], &ends[1]);
+    let corpus = root.join("corpus");
+    synthetic_corpus(&corpus, 6);
+    let cpu = trained(&root.join("cpu"), two_epochs(&corpus, Backend::Flex, 0.0));
+    let cuda = trained(&root.join("cuda"), two_epochs(&corpus, Backend::Cuda, 0.0));
+    let gap = max_abs_diff(&cpu, &cuda);
     println!("two epochs, CPU vs CUDA: probabilities {gap:.2e} apart");
     assert!(gap <= 1e-4, "the CPU and CUDA runs' probabilities differ by {gap:.2e}");
 
-    let whole = root.join("whole");
-    Run::prepare(&whole, config(Backend::Cuda, 0.1), false, false).unwrap().execute(&mut Quiet, None).unwrap().unwrap();
-    let cut = root.join("cut");
-    let stopped = Run::prepare(&cut, config(Backend::Cuda, 0.1), false, false).unwrap();
-    assert!(stopped.execute(&mut StopAfter { after: 1, seen: 0 }, None).unwrap().is_none(), "stopped after one epoch");
-    Run::prepare(&cut, config(Backend::Cuda, 0.1), false, true).unwrap().execute(&mut Quiet, None).unwrap().unwrap();
-    assert_eq!(probabilities(&whole.join("weights")), probabilities(&cut.join("weights")), "resumed on CUDA");
+    let whole = trained(&root.join("whole"), two_epochs(&corpus, Backend::Cuda, 0.1));
+    assert_eq!(
+        whole,
+        stopped_and_resumed(&root.join("cut"), two_epochs(&corpus, Backend::Cuda, 0.1)),
+        "resumed on CUDA"
+    );
 }

@@ -6,71 +6,51 @@
 
 mod support;
 
-use support::{Quiet, StopAfter, max_abs_diff, probabilities, run_config};
+use support::{max_abs_diff, run_config, stopped_and_resumed, trained, two_epochs};
 use timnet_testkit::{scratch, synthetic_corpus};
 use timnet_train::fit::Backend;
-use timnet_train::run::{Protocol, Run};
+use timnet_train::run::Protocol;
 
 #[test]
 fn wgpu_runs_match_the_cpu_and_resume_exactly() {
     let root = scratch("train-wgpu");
-    synthetic_corpus(&root.join("corpus"), 6);
-    let config = |backend, dropout| {
-        let mut config = run_config(&root.join("corpus"), Protocol::Final, 2);
-        config.fit.backend = backend;
-        config.model.dropout = dropout;
-        config
-    };
+    let corpus = root.join("corpus");
+    synthetic_corpus(&corpus, 6);
 
     // Two epochs without dropout (its masks come from each device's own generator): burn's
     // autodiff on the GPU against the same on the CPU, from the same initial weights.
-    let mut ends = Vec::new();
-    for backend in [Backend::Flex, Backend::Wgpu] {
-        let dir = root.join(format!("{backend:?}"));
-        let run = Run::prepare(&dir, config(backend, 0.0), false, false).unwrap();
-        run.execute(&mut Quiet, None).unwrap().unwrap();
-        ends.push(probabilities(&dir.join("weights")));
-    }
-    let start = {
-        let dir = root.join("untrained");
-        let run = Run::prepare(&dir, run_config(&root.join("corpus"), Protocol::Final, 0), false, false).unwrap();
-        run.execute(&mut Quiet, None).unwrap().unwrap();
-        probabilities(&dir.join("weights"))
-    };
+    let ends: Vec<Vec<f32>> = [Backend::Flex, Backend::Wgpu]
+        .into_iter()
+        .map(|backend| trained(&root.join(format!("{backend:?}")), two_epochs(&corpus, backend, 0.0)))
+        .collect();
+    let start = trained(&root.join("untrained"), run_config(&corpus, Protocol::Final, 0));
     let (gap, learned) = (max_abs_diff(&ends[0], &ends[1]), max_abs_diff(&ends[0], &start));
     println!("two epochs, CPU vs wgpu: probabilities {gap:.2e} apart (training moved them {learned:.2e})");
     assert!(learned > 1e-3, "training moved the probabilities by only {learned:.2e}");
     assert!(gap <= 1e-4, "the CPU and wgpu runs' probabilities differ by {gap:.2e}");
 
     // With dropout, a run stopped after one epoch and resumed equals an uninterrupted one.
-    let whole = root.join("whole");
-    Run::prepare(&whole, config(Backend::Wgpu, 0.1), false, false).unwrap().execute(&mut Quiet, None).unwrap().unwrap();
-    let cut = root.join("cut");
-    let stopped = Run::prepare(&cut, config(Backend::Wgpu, 0.1), false, false).unwrap();
-    assert!(stopped.execute(&mut StopAfter { after: 1, seen: 0 }, None).unwrap().is_none(), "stopped after one epoch");
-    Run::prepare(&cut, config(Backend::Wgpu, 0.1), false, true).unwrap().execute(&mut Quiet, None).unwrap().unwrap();
-    assert_eq!(probabilities(&whole.join("weights")), probabilities(&cut.join("weights")), "resumed on wgpu");
+    let whole = trained(&root.join("whole"), two_epochs(&corpus, Backend::Wgpu, 0.1));
+    assert_eq!(
+        whole,
+        stopped_and_resumed(&root.join("cut"), two_epochs(&corpus, Backend::Wgpu, 0.1)),
+        "resumed on wgpu"
+    );
 
     // On two devices (two runtimes over one adapter), without dropout: each device's masks
     // would come from burn's one wgpu generator in whatever order the devices draw. A run
     // stopped and resumed equals an uninterrupted one, and learns.
-    let two = |dir: &str| {
-        let mut config = config(Backend::Wgpu, 0.0);
+    let two = || {
+        let mut config = two_epochs(&corpus, Backend::Wgpu, 0.0);
         config.fit.devices = vec!["default".into(), "cpu".into()];
-        (root.join(dir), config)
+        config
     };
-    let (whole, config_whole) = two("two-whole");
-    Run::prepare(&whole, config_whole, false, false).unwrap().execute(&mut Quiet, None).unwrap().unwrap();
-    let (cut, config_cut) = two("two-cut");
-    let stopped = Run::prepare(&cut, config_cut.clone(), false, false).unwrap();
-    assert!(stopped.execute(&mut StopAfter { after: 1, seen: 0 }, None).unwrap().is_none(), "stopped after one epoch");
-    Run::prepare(&cut, config_cut, false, true).unwrap().execute(&mut Quiet, None).unwrap().unwrap();
-    let (ends_two, ends_cut) = (probabilities(&whole.join("weights")), probabilities(&cut.join("weights")));
+    let ends_two = trained(&root.join("two-whole"), two());
     let learned = max_abs_diff(&ends_two, &start);
     println!(
         "two epochs on two wgpu devices: training moved the probabilities {learned:.2e}; {:.2e} from the one-device run",
         max_abs_diff(&ends_two, &ends[1])
     );
     assert!(learned > 1e-3, "training on two devices moved the probabilities by only {learned:.2e}");
-    assert_eq!(ends_two, ends_cut, "resumed on two wgpu devices");
+    assert_eq!(ends_two, stopped_and_resumed(&root.join("two-cut"), two()), "resumed on two wgpu devices");
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use timnet::model::TimNetConfig;
 use timnet_train::corpus::CorpusKind;
-use timnet_train::fit::{EpochLog, FitOptions};
-use timnet_train::run::{CorpusSpec, Progress, Protocol, RunConfig};
+use timnet_train::fit::{Backend, EpochLog, FitOptions};
+use timnet_train::run::{CorpusSpec, Progress, Protocol, Run, RunConfig};
 
 /// A small, quick run on a folder corpus: one-second clips, four blocks.
 pub fn run_config(corpus_dir: &Path, protocol: Protocol, epochs: usize) -> RunConfig {
@@ -74,4 +74,26 @@ pub fn probabilities(dir: &Path) -> Vec<f32> {
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// Two epochs on the folder corpus at `corpus_dir` on `backend`, with `dropout`.
+pub fn two_epochs(corpus_dir: &Path, backend: Backend, dropout: f64) -> RunConfig {
+    let mut config = run_config(corpus_dir, Protocol::Final, 2);
+    config.fit.backend = backend;
+    config.model.dropout = dropout;
+    config
+}
+
+/// `config` trained into `dir` to its end: the probabilities its weights give.
+pub fn trained(dir: &Path, config: RunConfig) -> Vec<f32> {
+    Run::prepare(dir, config, false, false).unwrap().execute(&mut Quiet, None).unwrap().unwrap();
+    probabilities(&dir.join("weights"))
+}
+
+/// `config` stopped after one epoch in `dir`, then resumed to its end: the probabilities.
+pub fn stopped_and_resumed(dir: &Path, config: RunConfig) -> Vec<f32> {
+    let stopped = Run::prepare(dir, config.clone(), false, false).unwrap();
+    assert!(stopped.execute(&mut StopAfter { after: 1, seen: 0 }, None).unwrap().is_none(), "stopped after one epoch");
+    Run::prepare(dir, config, false, true).unwrap().execute(&mut Quiet, None).unwrap().unwrap();
+    probabilities(&dir.join("weights"))
 }
