@@ -48,6 +48,8 @@ trunk --skip-version-check build
 # One visit at a time, so that the live update rate the first prints is not shared with another.
 CHROMIUM="$CHROMIUM" cargo test -p timnet-e2e --test page -- --nocapture --test-threads=1 2>&1 | tee "$logs/e2e.txt"
 echo "screenshots: target/e2e/page.png, target/e2e/page-phone.png"
+# The main thread's long tasks and the live update rate (tests/e2e), against the page's aims.
+grep -h "long tasks:" "$logs/e2e.txt" || true
 # Tests that need the shared corpora (../shared/data, or TIMNET_DATA) say so and pass without
 # them, so that a clone of the project alone runs to the end; list them, so none goes unseen.
 if grep -h "SKIPPED:" "$logs"/*.txt; then
