@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use timnet::audio::{AudioError, Prepared, prepare, prepare_samples};
+use timnet::audio::{AudioError, Prepared, prepare_samples, prepare_with};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -18,6 +18,7 @@ use web_sys::{
 };
 
 use crate::error::{Microphone, PageError};
+use crate::timer::pause;
 
 /// The rate the browser decodes at when our decoder cannot read a file.
 const BROWSER_DECODE_RATE: f32 = 48_000.0;
@@ -30,7 +31,9 @@ pub async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, PageError> {
 /// Decode and prepare a file's bytes; the decoder used is named in the notes when it was the
 /// browser's.
 pub async fn prepare_file(bytes: &[u8]) -> Result<Prepared, PageError> {
-    match prepare(bytes) {
+    // In stretches, drawing between them: the whole file at once held the page for 100 ms
+    // and more.
+    match prepare_with(bytes, || pause(0)).await {
         Ok(prepared) => Ok(prepared),
         // Not audio to our decoder, or a format it names but does not read here (Opus, AAC...):
         // the browser may read it. If it cannot either, a refusal that names the container and

@@ -82,6 +82,37 @@ fn broken_files_get_the_same_words_either_way() {
     }
 }
 
+/// The page's preparation, which waits between stretches of audio, gives `prepare`'s samples,
+/// notes and words for every file of the hostile table.
+#[test]
+fn prepared_in_stretches_a_file_is_prepared_alike() {
+    let mut waits = 0;
+    for case in timnet_testkit::hostile::cases() {
+        let stretched = block_on(timnet::audio::prepare_with(&case.bytes, || {
+            waits += 1;
+            std::future::ready(())
+        }));
+        match (prepare(&case.bytes), stretched) {
+            (Ok(whole), Ok(stretched)) => {
+                assert_eq!(stretched.samples, whole.samples, "{}", case.name);
+                assert_eq!(stretched.notes, whole.notes, "{}", case.name);
+            }
+            (Err(whole), Err(stretched)) => assert_eq!(stretched.to_string(), whole.to_string(), "{}", case.name),
+            (whole, stretched) => panic!("{}: {whole:?} against {stretched:?}", case.name),
+        }
+    }
+    let long = encode_wav(&signal(20.0, 16_000, 1), 1, 16_000);
+    let before = waits;
+    let stretched = block_on(timnet::audio::prepare_with(&long, || {
+        waits += 1;
+        std::future::ready(())
+    }))
+    .unwrap();
+    assert_eq!(stretched.samples, prepare(&long).unwrap().samples);
+    println!("20 s at 16 kHz: {} waits", waits - before);
+    assert!(waits - before >= 5, "a 20 s file is prepared in stretches: {} waits", waits - before);
+}
+
 /// The shipped weights with another clip length (the windows depend on nothing else).
 fn weights_with_clip(clip: usize) -> timnet::weights::Weights {
     let mut weights = shipped_weights(&Device::flex());

@@ -31,7 +31,7 @@ mod wav;
 pub use decode::{Decoded, decode, decode_with};
 pub use error::AudioError;
 pub use length::{fit_length, fit_length_placed, place};
-pub use prepare::{Preparer, prepare, prepare_samples};
+pub use prepare::{Preparer, prepare, prepare_samples, prepare_with};
 pub use resample::{KAISER_BEST, KAISER_BEST_V022, Resampler, SincFilter, resample, resample_with};
 pub use wav::encode_wav;
 

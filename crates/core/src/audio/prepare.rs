@@ -25,6 +25,47 @@ pub fn prepare(bytes: &[u8]) -> Result<Prepared, AudioError> {
     Ok(prepared)
 }
 
+/// [`prepare`], handing the decoded audio to the resampler a stretch at a time and awaiting
+/// `between()` after each, so that the page draws meanwhile: the same samples, notes and
+/// errors. It holds the decoded samples at their own rate until each is prepared (for 16-bit
+/// PCM, up to twice the file's bytes), where [`prepare`] holds only the prepared ones.
+pub async fn prepare_with<F: Future<Output = ()>>(
+    bytes: &[u8],
+    mut between: impl FnMut() -> F,
+) -> Result<Prepared, AudioError> {
+    let mut chunks = Vec::new();
+    let decoded = decode_with(bytes, |chunk, channels, rate| {
+        chunks.push((chunk.to_vec(), channels, rate));
+        Ok::<_, AudioError>(())
+    });
+    let Ok(read) = decoded else {
+        // Decoding stopped part-way; `prepare` may have refused a chunk before that point, and
+        // its answer is the one to give.
+        return prepare(bytes);
+    };
+    let mut preparer: Option<Preparer> = None;
+    let mut samples = Vec::new();
+    let mut since = 0;
+    for (chunk, channels, rate) in chunks {
+        let first = preparer.is_none();
+        Preparer::feed(&mut preparer, &chunk, channels, rate, &mut samples)?;
+        if first {
+            samples.reserve(expected_length(bytes.len(), channels, rate).saturating_sub(samples.len()));
+        }
+        // About two seconds of audio a stretch: a few milliseconds of work, and few waits (a
+        // browser's timer waits at least 4 ms once they nest).
+        since += chunk.len() / channels.max(1);
+        if since >= 2 * rate as usize {
+            since = 0;
+            between().await;
+        }
+    }
+    let preparer = preparer.ok_or(AudioError::TooShort { samples: 0 })?;
+    let mut prepared = preparer.finish(samples)?;
+    prepared.notes.extend(read);
+    Ok(prepared)
+}
+
 /// The prepared length of a file of `bytes` bytes, were it 16-bit PCM (the common long
 /// recording, for which it is right to a few samples), up to three hours: reserved at once, an
 /// hour is not grown by doubling, which copies it and holds both copies for a moment (1.1 GiB
