@@ -8,21 +8,38 @@ use super::{
 
 /// Decode a file's bytes and bring them to mono at [`MODEL_RATE`].
 pub fn prepare(bytes: &[u8]) -> Result<Prepared, AudioError> {
-    let mut preparer: Option<Preparer> = None;
-    let mut samples = Vec::new();
-    let read = decode_with(bytes, |chunk, channels, rate| {
-        let first = preparer.is_none();
-        Preparer::feed(&mut preparer, chunk, channels, rate, &mut samples)?;
+    let mut file = FileSink::default();
+    let read = decode_with(bytes, |chunk, channels, rate| file.feed(bytes.len(), chunk, channels, rate))?;
+    file.finish(read)
+}
+
+/// A file's decoded chunks on their way to [`Prepared`]: [`prepare`] and [`prepare_with`]
+/// differ only in when they hand a chunk over.
+#[derive(Default)]
+struct FileSink {
+    preparer: Option<Preparer>,
+    samples: Vec<f32>,
+}
+
+impl FileSink {
+    /// The next chunk of a file of `bytes` bytes.
+    fn feed(&mut self, bytes: usize, chunk: &[f32], channels: usize, rate: u32) -> Result<(), AudioError> {
+        let first = self.preparer.is_none();
+        Preparer::feed(&mut self.preparer, chunk, channels, rate, &mut self.samples)?;
         // Once the format has passed the checks.
         if first {
-            samples.reserve(expected_length(bytes.len(), channels, rate).saturating_sub(samples.len()));
+            self.samples.reserve(expected_length(bytes, channels, rate).saturating_sub(self.samples.len()));
         }
         Ok(())
-    })?;
-    let preparer = preparer.ok_or(AudioError::TooShort { samples: 0 })?;
-    let mut prepared = preparer.finish(samples)?;
-    prepared.notes.extend(read);
-    Ok(prepared)
+    }
+
+    /// The file has ended; `read` holds the decoder's notes.
+    fn finish(self, read: Vec<String>) -> Result<Prepared, AudioError> {
+        let preparer = self.preparer.ok_or(AudioError::TooShort { samples: 0 })?;
+        let mut prepared = preparer.finish(self.samples)?;
+        prepared.notes.extend(read);
+        Ok(prepared)
+    }
 }
 
 /// [`prepare`], handing the decoded audio to the resampler a stretch at a time and awaiting
@@ -43,15 +60,10 @@ pub async fn prepare_with<F: Future<Output = ()>>(
         // its answer is the one to give.
         return prepare(bytes);
     };
-    let mut preparer: Option<Preparer> = None;
-    let mut samples = Vec::new();
+    let mut file = FileSink::default();
     let mut since = 0;
     for (chunk, channels, rate) in chunks {
-        let first = preparer.is_none();
-        Preparer::feed(&mut preparer, &chunk, channels, rate, &mut samples)?;
-        if first {
-            samples.reserve(expected_length(bytes.len(), channels, rate).saturating_sub(samples.len()));
-        }
+        file.feed(bytes.len(), &chunk, channels, rate)?;
         // About two seconds of audio a stretch: a few milliseconds of work, and few waits (a
         // browser's timer waits at least 4 ms once they nest).
         since += chunk.len() / channels.max(1);
@@ -60,10 +72,7 @@ pub async fn prepare_with<F: Future<Output = ()>>(
             between().await;
         }
     }
-    let preparer = preparer.ok_or(AudioError::TooShort { samples: 0 })?;
-    let mut prepared = preparer.finish(samples)?;
-    prepared.notes.extend(read);
-    Ok(prepared)
+    file.finish(read)
 }
 
 /// The prepared length of a file of `bytes` bytes, were it 16-bit PCM (the common long
