@@ -6,7 +6,7 @@
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::audio::speech::{Frames, Verdict};
@@ -27,7 +27,7 @@ pub enum AnalysisError {
 }
 
 /// One clip-length window of a recording and what the model heard in it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WindowResult {
     pub start_seconds: f32,
     pub end_seconds: f32,
@@ -37,7 +37,7 @@ pub struct WindowResult {
 }
 
 /// The answer for a whole recording.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Analysis {
     pub labels: Vec<String>,
     /// Mean of the probabilities of the windows with speech, or of every window when none has
@@ -96,7 +96,7 @@ impl Analysis {
 }
 
 /// What the network did with one clip, as plain numbers for drawing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClipInspection {
     /// The clip's MFCCs, [frames, coefficients].
     pub mfcc: Vec<f32>,
@@ -236,7 +236,7 @@ impl Analyzer {
 
     /// Score `windows` windows per forward pass (at least one; [`WINDOWS_PER_BATCH`] unless
     /// told). The answer is the same; fewer keeps each pass short where a pass holds the
-    /// thread it runs on (the page's, on the CPU backend), more amortises a pass's overhead.
+    /// thread it runs on (a browser's, on the CPU backend), more amortises a pass's overhead.
     pub fn with_windows_per_pass(self, windows: usize) -> Self {
         Self { windows_per_pass: windows.max(1), ..self }
     }
@@ -304,7 +304,7 @@ impl Analyzer {
     }
 
     /// [`Analyzer::analyse`], awaiting `between(samples_done)` after each batch of windows: the
-    /// page shows its progress there, and lets the browser draw it.
+    /// page's engine worker reports its progress there, and reads its other messages.
     pub async fn analyse_with<F: Future<Output = ()>>(
         &self,
         prepared: &Prepared,

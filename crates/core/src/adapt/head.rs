@@ -35,7 +35,7 @@ pub struct FitSettings {
 
 /// One labelled take: the index of its emotion and the per-scale features of each of its
 /// windows (`tabs * filters` numbers, scale by scale).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Take {
     pub label: usize,
     pub windows: Vec<Vec<f32>>,
