@@ -1,88 +1,108 @@
-//! Audio into the page: dropped or picked files, and the microphone.
+//! Audio into the engine: dropped or picked files, and the microphone.
 //!
-//! Files go through the same Rust decoder as the CLI (WAV, FLAC, MP3, Ogg Vorbis, AIFF), so the
-//! page's MFCCs equal `timnet mfcc`'s; only what it cannot read (WebM/Opus, AAC…: the core
-//! crate's `formats` feature, which the page leaves off for its size) is decoded by the browser,
-//! at the browser's rate, before the shared Rust resampler.
+//! Files go through the same Rust decoder as the CLI (WAV, FLAC, MP3, Ogg Vorbis, AIFF), in the
+//! engine worker, so the page's MFCCs equal `timnet mfcc`'s; only what it cannot read
+//! (WebM/Opus, AAC…: the core crate's `formats` feature, which the page leaves off for its size)
+//! is decoded by the browser, on the page, at the browser's rate, before the shared Rust
+//! resampler in the worker. The microphone's audio goes from its worklet through the page to the
+//! worker without being read on the way.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::Cell;
 
 use timnet::audio::{AudioError, Prepared, prepare_samples, prepare_with};
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     AudioContext, AudioWorkletNode, AudioWorkletNodeOptions, MediaStream, MediaStreamConstraints,
     MediaTrackConstraints, MessageEvent, OfflineAudioContext,
 };
 
+use crate::client::EngineWorker;
 use crate::error::{Microphone, PageError};
-use crate::timer::pause;
+use crate::protocol::Request;
+use crate::scope::pause;
 
 /// The rate the browser decodes at when our decoder cannot read a file.
 const BROWSER_DECODE_RATE: f32 = 48_000.0;
 
+/// A file's bytes, in the browser's memory (the page hands them to the engine unread).
+pub async fn file_buffer(file: &web_sys::File) -> Result<js_sys::ArrayBuffer, PageError> {
+    JsFuture::from(file.array_buffer()).await.map_err(PageError::browser)?.dyn_into().map_err(PageError::browser)
+}
+
+/// A small file's bytes (an adapted model's), read into the page.
 pub async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, PageError> {
-    let buffer = JsFuture::from(file.array_buffer()).await.map_err(PageError::browser)?;
+    let buffer: JsValue = file_buffer(file).await?.into();
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
-/// Decode and prepare a file's bytes; the decoder used is named in the notes when it was the
-/// browser's.
-pub async fn prepare_file(bytes: &[u8]) -> Result<Prepared, PageError> {
-    // In stretches, drawing between them: the whole file at once held the page for 100 ms
-    // and more.
+/// What the Rust decoder (in the engine worker) made of a file.
+pub enum FileRead {
+    Prepared(Prepared),
+    /// Not audio to our decoder, or a format it names but does not read here (Opus, AAC…):
+    /// the browser may read it. If it cannot either, this refusal stands (one that names the
+    /// container and codec, where there is one).
+    ForTheBrowser(AudioError),
+}
+
+/// Decode and prepare a file's bytes with the Rust decoder.
+pub async fn prepare_file(bytes: &[u8]) -> Result<FileRead, PageError> {
+    // In stretches, reading messages between them: a long file's preparation does not hold up
+    // a live recording's updates.
     match prepare_with(bytes, || pause(0)).await {
-        Ok(prepared) => Ok(prepared),
-        // Not audio to our decoder, or a format it names but does not read here (Opus, AAC...):
-        // the browser may read it. If it cannot either, a refusal that names the container and
-        // codec stands.
-        Err(refusal @ (AudioError::NotAudio(_) | AudioError::Unsupported(_))) => {
-            let (samples, rate) = browser_decode(bytes).await.map_err(|_| match refusal {
-                AudioError::Unsupported(what) => AudioError::Unsupported(what),
-                _ => AudioError::NotAudio("the browser cannot decode it either".into()),
-            })?;
-            let mut prepared = prepare_samples(&samples, 1, rate)?;
-            prepared.notes.push("Decoded by the browser (a format our decoder does not read).".into());
-            Ok(prepared)
+        Ok(prepared) => Ok(FileRead::Prepared(prepared)),
+        Err(AudioError::Unsupported(what)) => Ok(FileRead::ForTheBrowser(AudioError::Unsupported(what))),
+        Err(AudioError::NotAudio(_)) => {
+            Ok(FileRead::ForTheBrowser(AudioError::NotAudio("the browser cannot decode it either".into())))
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// The browser's decoder (decodeAudioData), downmixed by the channel mean.
-async fn browser_decode(bytes: &[u8]) -> Result<(Vec<f32>, u32), JsValue> {
-    let buffer = js_sys::Uint8Array::from(bytes).buffer();
-    let context =
-        OfflineAudioContext::new_with_number_of_channels_and_length_and_sample_rate(1, 1, BROWSER_DECODE_RATE)?;
-    let decoded: web_sys::AudioBuffer = JsFuture::from(context.decode_audio_data(&buffer)?).await?.dyn_into()?;
-    let channels = decoded.number_of_channels().max(1);
-    let mut mono = decoded.get_channel_data(0)?;
-    for c in 1..channels {
-        for (m, x) in mono.iter_mut().zip(decoded.get_channel_data(c)?) {
-            *m += x;
-        }
-    }
-    if channels > 1 {
-        mono.iter_mut().for_each(|m| *m /= channels as f32);
-    }
-    Ok((mono, decoded.sample_rate() as u32))
+/// Prepare what the browser's decoder made of a file (one array a channel, downmixed by the
+/// channel mean), with a note that says so.
+pub fn prepare_decoded(channels: &[Vec<f32>], rate: u32) -> Result<Prepared, PageError> {
+    let length = channels.iter().map(Vec::len).min().unwrap_or(0);
+    let mono: Vec<f32> =
+        (0..length).map(|i| channels.iter().map(|c| c[i]).sum::<f32>() / channels.len() as f32).collect();
+    let mut prepared = prepare_samples(&mono, 1, rate)?;
+    prepared.notes.push("Decoded by the browser (a format our decoder does not read).".into());
+    Ok(prepared)
 }
 
-/// A live microphone capture: raw samples (no echo cancellation, noise suppression or gain
-/// control) pushed by an AudioWorklet into `samples`.
+/// The browser's decoder (decodeAudioData, on the page: workers have no audio contexts): one
+/// array a channel, each its own buffer to hand to the engine, and the rate.
+pub async fn browser_decode(bytes: &js_sys::ArrayBuffer) -> Result<(Vec<js_sys::ArrayBuffer>, u32), JsValue> {
+    let context =
+        OfflineAudioContext::new_with_number_of_channels_and_length_and_sample_rate(1, 1, BROWSER_DECODE_RATE)?;
+    let decoded: web_sys::AudioBuffer = JsFuture::from(context.decode_audio_data(bytes)?).await?.dyn_into()?;
+    // getChannelData's view on the buffer's own memory, copied by the browser (web-sys's copies
+    // into WebAssembly's, which the page would only pass on).
+    let view: js_sys::Function = js_sys::Reflect::get(&decoded, &"getChannelData".into())?.dyn_into()?;
+    let mut channels = Vec::new();
+    for c in 0..decoded.number_of_channels().max(1) {
+        let samples: js_sys::Float32Array = view.call1(&decoded, &c.into())?.dyn_into()?;
+        channels.push(samples.slice(0, decoded.length()).buffer());
+    }
+    Ok((channels, decoded.sample_rate() as u32))
+}
+
+/// A microphone capture: raw samples (no echo cancellation, noise suppression or gain control)
+/// collected by an AudioWorklet and passed on to the engine worker as they come, unread.
 pub struct Recorder {
     context: AudioContext,
     stream: MediaStream,
     node: AudioWorkletNode,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
-    pub samples: Rc<RefCell<Vec<f32>>>,
-    pub rate: u32,
+    /// The engine's name for it.
+    pub id: u32,
 }
 
 impl Recorder {
-    pub async fn start() -> Result<Recorder, PageError> {
+    /// Open the microphone and start passing its audio to `engine` (which follows its newest
+    /// window when `live`).
+    pub async fn start(engine: EngineWorker, live: bool) -> Result<Recorder, PageError> {
         let unavailable = PageError::Microphone(Microphone::Unavailable);
         let window = web_sys::window().ok_or(unavailable)?;
         let devices = window.navigator().media_devices().map_err(|_| PageError::Microphone(Microphone::Unavailable))?;
@@ -110,10 +130,14 @@ impl Recorder {
         options.set_number_of_outputs(1);
         let node =
             AudioWorkletNode::new_with_options(&context, "capture-processor", &options).map_err(PageError::browser)?;
-        let samples = Rc::new(RefCell::new(Vec::new()));
-        let sink = samples.clone();
+        let id = NEXT_RECORDING.with(|n| n.replace(n.get() + 1));
+        let rate = context.sample_rate() as u32;
+        engine.send(&Request::RecordingStarted { recording: id, rate, live }, Vec::new());
+        // Each chunk's buffer, which the worklet handed over, is handed on.
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            sink.borrow_mut().extend(js_sys::Float32Array::new(&event.data()).to_vec());
+            if let Ok(chunk) = event.data().dyn_into::<js_sys::Float32Array>() {
+                engine.send(&Request::RecordingChunk { recording: id }, vec![chunk.buffer()]);
+            }
         });
         node.port().map_err(PageError::browser)?.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         source.connect_with_audio_node(&node).map_err(PageError::browser)?;
@@ -122,12 +146,12 @@ impl Recorder {
         mute.gain().set_value(0.0);
         node.connect_with_audio_node(&mute).map_err(PageError::browser)?;
         mute.connect_with_audio_node(&context.destination()).map_err(PageError::browser)?;
-        let rate = context.sample_rate() as u32;
-        Ok(Recorder { context, stream, node, _on_message: on_message, samples, rate })
+        Ok(Recorder { context, stream, node, _on_message: on_message, id })
     }
 
-    /// Stop capturing and release the microphone; returns everything recorded.
-    pub fn stop(&self) -> Vec<f32> {
+    /// Stop capturing and release the microphone. The engine holds what was recorded, as
+    /// recording [`Recorder::id`].
+    pub fn stop(&self) {
         if let Ok(port) = self.node.port() {
             port.set_onmessage(None);
         }
@@ -135,6 +159,9 @@ impl Recorder {
             track.unchecked_into::<web_sys::MediaStreamTrack>().stop();
         }
         let _ = self.context.close();
-        self.samples.take()
     }
+}
+
+thread_local! {
+    static NEXT_RECORDING: Cell<u32> = const { Cell::new(0) };
 }

@@ -1,11 +1,12 @@
-//! Where the model runs: WebGPU when the browser offers an adapter and it is the faster of the
-//! two, burn's CPU backend otherwise, chosen by itself. A failure on the GPU path falls back to
-//! the CPU with a note.
+//! Where the model runs (in the engine worker, [`crate::worker`]): WebGPU when the browser
+//! offers an adapter and it is the faster of the two, burn's CPU backend otherwise, chosen by
+//! itself. A failure on the GPU path falls back to the CPU with a note.
 
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use timnet::analysis::Analyzer;
 use timnet::burn::prelude::Device;
 use timnet::weights::shipped::{Shipped, served_record_path};
@@ -15,7 +16,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::error::PageError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Backend {
     WebGpu,
     Cpu,
@@ -31,7 +32,7 @@ impl fmt::Display for Backend {
 }
 
 /// Which device the page asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Preference {
     /// WebGPU when the browser offers an adapter that is faster here than the CPU: a software
     /// adapter (SwiftShader, on machines without a GPU) can be 80 times slower.
@@ -60,7 +61,7 @@ impl Engine {
 
     /// The same device and backend running other weights (a model adapted to a voice).
     pub fn with_weights(&self, weights: Weights) -> Engine {
-        let analyzer = analyzer(weights, self.analyzer.device().clone());
+        let analyzer = Analyzer::new(weights, self.analyzer.device().clone());
         Engine {
             model: self.model,
             record: self.record.clone(),
@@ -123,10 +124,7 @@ pub async fn record(model: &'static Shipped) -> Result<Arc<[u8]>, PageError> {
     }
     let path = served_record_path(model);
     let failed = |why: String| PageError::ModelFile { model: model.name, path: path.clone(), why };
-    let window = web_sys::window().ok_or_else(|| failed("the page has no window".into()))?;
-    let response = JsFuture::from(window.fetch_with_str(&path)).await.map_err(|e| failed(describe(e)))?;
-    let response: web_sys::Response =
-        response.dyn_into().map_err(|_| failed("the answer was not a response".into()))?;
+    let response = crate::scope::fetch(&path).await.map_err(|e| failed(describe(e)))?;
     if !response.ok() {
         return Err(failed(format!("the server answered {} {}", response.status(), response.status_text())));
     }
@@ -148,26 +146,15 @@ async fn start_on_cpu(model: &'static Shipped, record: &[u8]) -> Result<Analyzer
 
 /// Wall time of one clip's analysis, after the warm-up has compiled what needs compiling.
 async fn milliseconds_per_clip(analyzer: &Analyzer) -> Result<f64, PageError> {
-    let performance = web_sys::window()
-        .and_then(|w| w.performance())
-        .ok_or_else(|| PageError::Browser("the page has no performance clock".into()))?;
-    let start = performance.now();
+    let clock = || crate::scope::now().ok_or_else(|| PageError::Browser("the browser has no performance clock".into()));
+    let start = clock()?;
     warm_up(analyzer).await?;
-    Ok(performance.now() - start)
+    Ok(clock()? - start)
 }
 
 fn load(model: &'static Shipped, record: &[u8], device: Device) -> Result<Analyzer, PageError> {
     let weights = Weights::from_bytes(model.sidecar, record, &device)?;
-    Ok(analyzer(weights, device))
-}
-
-/// On the CPU backend a forward pass holds the page's thread until it ends: one window a pass
-/// (about 90 ms) lets the page draw between windows, where sixteen held it for over a second.
-/// WebGPU's passes are awaited, and keep the default.
-fn analyzer(weights: Weights, device: Device) -> Analyzer {
-    let cpu = device == Device::flex();
-    let analyzer = Analyzer::new(weights, device);
-    if cpu { analyzer.with_windows_per_pass(1) } else { analyzer }
+    Ok(Analyzer::new(weights, device))
 }
 
 /// One forward pass on silence: compiles the GPU's shaders and proves the device answers.
@@ -199,11 +186,7 @@ async fn start_on_gpu(model: &'static Shipped, record: &[u8]) -> Result<Analyzer
 
 /// `navigator.gpu.requestAdapter()` resolves to an adapter, or says why not.
 pub async fn webgpu_adapter() -> Result<(), PageError> {
-    let window = web_sys::window().ok_or(PageError::NoWebGpu("This page has no window"))?;
-    let gpu = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("gpu")).unwrap_or(JsValue::UNDEFINED);
-    if gpu.is_undefined() || gpu.is_null() {
-        return Err(PageError::NoWebGpu("This browser has no WebGPU"));
-    }
+    let gpu = crate::scope::navigator_gpu().ok_or(PageError::NoWebGpu("This browser has no WebGPU"))?;
     let request = js_sys::Reflect::get(&gpu, &JsValue::from_str("requestAdapter"))
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())

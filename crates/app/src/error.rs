@@ -31,6 +31,9 @@ pub enum PageError {
     /// A shipped model's record could not be fetched from the page's origin.
     #[error("the {model} model's weights could not be loaded from {path}: {why}")]
     ModelFile { model: &'static str, path: String, why: String },
+    /// The engine worker could not start, or stopped answering.
+    #[error("The analysis engine failed: {0}. Reload the page to try again.")]
+    Engine(String),
     #[error("the device returned non-finite numbers")]
     NonFinite,
     /// Something the browser refused, in its own words.

@@ -30,11 +30,15 @@ extern "C" {
     async fn keep_offline(extra: Vec<String>) -> Result<JsValue, JsValue>;
 }
 
-/// Files the page fetches only on demand: the microphone's worklet, the manifest and its icon,
-/// and the records of the shipped models it does not embed.
+/// Files the page's own list of loads does not show: the microphone's worklet, the manifest and
+/// its icon, the engine worker's script and WebAssembly (loaded by the worker) and the records
+/// of the shipped models it does not embed.
 fn on_demand() -> Vec<String> {
-    let mut files: Vec<String> =
-        ["capture-worklet.js", "manifest.webmanifest", "icon.svg"].iter().map(|f| f.to_string()).collect();
+    let mut files: Vec<String> = ["capture-worklet.js", "manifest.webmanifest", "icon.svg"]
+        .iter()
+        .chain(&crate::client::WORKER_FILES)
+        .map(|f| f.to_string())
+        .collect();
     files.extend(shipped::ALL.iter().filter(|m| m.record.is_none()).map(shipped::served_record_path));
     files
 }

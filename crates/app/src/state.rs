@@ -1,76 +1,66 @@
 //! The page's state, one context per concern, so that a component takes only what it uses:
-//! [`Model`] (the loaded engine and its readiness), [`Results`] (the recordings analysed, each
-//! with its own signal, so finishing one redraws only that one), [`Live`] (the live timeline)
-//! [`Alert`] (the message shown to the person) and [`Voice`] (teaching it the person's voice).
+//! [`Model`] (the model the engine runs and its readiness), [`Results`] (the recordings
+//! analysed, each with its own signal, so finishing one redraws only that one), [`Live`] (the
+//! live timeline), [`Alert`] (the message shown to the person) and [`Voice`] (teaching it the
+//! person's voice). [`Page::receive`] is where the engine worker's replies change them.
 
-use std::rc::Rc;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use timnet::adapt::Take;
 use timnet::analysis::{Analysis, ClipInspection};
-use timnet::audio::{MODEL_RATE, Prepared};
+use timnet::audio::MODEL_RATE;
 use timnet::weights::Sidecar;
 
-use crate::engine::Engine;
+use crate::audio_in::browser_decode;
+use crate::client::EngineWorker;
+use crate::engine::Backend;
 use crate::error::PageError;
-use crate::timer::pause;
+use crate::playback::buffer_url;
+use crate::protocol::{Audio, Purpose, Reply, Request};
 use crate::voice::{self, Personal};
 
-/// The model that analyses: restarted when another is picked, and switched to a copy adapted
-/// to the person's voice and back.
+/// The model the engine runs, as the page knows it: its sidecar (labels, clip length) and
+/// readiness. The engine itself lives in the worker.
 #[derive(Clone, Copy)]
 pub struct Model {
-    engine: StoredValue<Option<Rc<Engine>>, LocalStorage>,
-    /// The engine as it was started, before any adaptation.
-    base: StoredValue<Option<Rc<Engine>>, LocalStorage>,
+    /// The shipped model picked, by name.
+    pub picked: RwSignal<&'static str>,
+    /// The sidecar of the weights running now (an adapted copy, or the model as started).
+    pub running: RwSignal<Option<Arc<Sidecar>>>,
+    /// The sidecar of the model as started: adapted copies belong to it.
+    pub base: RwSignal<Option<Arc<Sidecar>>>,
     pub ready: RwSignal<bool>,
     /// What the model is doing, in words ("Starting WebGPU…", "Ready.").
     pub status: RwSignal<String>,
-    /// What the weights running now were trained on, in one line.
-    pub weights: RwSignal<String>,
+    pub backend: RwSignal<Option<Backend>>,
+    /// Why that backend runs.
+    pub note: RwSignal<Option<String>>,
 }
 
 impl Model {
-    pub fn new() -> Self {
+    pub fn new(picked: &'static str) -> Self {
         Model {
-            engine: StoredValue::new_local(None),
-            base: StoredValue::new_local(None),
+            picked: RwSignal::new(picked),
+            running: RwSignal::new(None),
+            base: RwSignal::new(None),
             ready: RwSignal::new(false),
             status: RwSignal::new("Starting…".into()),
-            weights: RwSignal::new(String::new()),
+            backend: RwSignal::new(None),
+            note: RwSignal::new(None),
         }
     }
 
-    pub fn engine(&self) -> Option<Rc<Engine>> {
-        self.engine.get_value()
-    }
-
-    /// The engine as started, whatever runs now.
-    pub fn base(&self) -> Option<Rc<Engine>> {
-        self.base.get_value()
-    }
-
-    /// A freshly started engine: it runs, and it is the base that adapted copies belong to.
-    pub fn set_engine(&self, engine: Engine) {
-        let engine = Rc::new(engine);
-        self.base.set_value(Some(engine.clone()));
-        self.run(engine);
-        self.ready.set(true);
-    }
-
-    /// Run this engine (an adapted copy, or the base again).
-    pub fn run(&self, engine: Rc<Engine>) {
-        self.weights.set(describe(engine.sidecar()));
-        self.engine.set_value(Some(engine));
-    }
-
-    /// The loaded model's emotions, or none while it loads. Tracked: a view that reads them is
-    /// drawn again when another model runs (the engine itself is not a signal).
+    /// The running model's emotions, or none while it loads.
     pub fn labels(&self) -> Vec<String> {
-        self.weights.track();
-        self.engine.with_value(|e| e.as_ref().map(|e| e.sidecar().labels.clone()).unwrap_or_default())
+        self.running.with(|s| s.as_ref().map(|s| s.labels.clone()).unwrap_or_default())
+    }
+
+    /// What the weights running now were trained on, in one line.
+    pub fn weights(&self) -> String {
+        self.running.with(|s| s.as_deref().map(describe).unwrap_or_default())
     }
 }
 
@@ -87,23 +77,15 @@ fn describe(s: &Sidecar) -> String {
     }
 }
 
-impl Default for Model {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// One recording in the results list. Cloning it clones handles, not the analysis. (Arc, not
 /// Rc: leptos' signals and callbacks hold only what could cross threads.)
 #[derive(Clone)]
 pub struct Entry {
     pub id: usize,
     pub name: Arc<str>,
-    /// A blob: URL for playback.
-    pub url: Option<Arc<str>>,
+    /// A blob: URL for playback (a recording's comes once the engine has prepared it).
+    pub url: RwSignal<Option<Arc<str>>>,
     pub state: RwSignal<EntryState>,
-    /// The prepared audio, for inspecting other windows.
-    audio: StoredValue<Option<Rc<Prepared>>, LocalStorage>,
 }
 
 #[derive(Clone)]
@@ -128,6 +110,8 @@ pub struct Done {
     /// Which window `inspection` shows.
     pub window: usize,
     pub timing: Timing,
+    /// The engine worker's WebAssembly memory when it finished, in bytes.
+    pub engine_memory: f64,
 }
 
 /// The clip and frame lengths of the model that made an analysis (read from its sidecar, so an
@@ -149,56 +133,18 @@ impl Timing {
 }
 
 impl Entry {
-    pub fn fail(&self, error: PageError) {
+    pub fn fail(&self, error: impl ToString) {
         self.state.set(EntryState::Failed(error.to_string().into()));
     }
 
-    /// Analyse prepared audio: probabilities over all windows, and the inner workings of the
-    /// first window.
-    pub fn analyse(&self, model: Model, prepared: Prepared) {
-        let Some(engine) = model.engine() else {
-            self.state.set(EntryState::Failed("the model is not loaded yet".into()));
-            return;
-        };
-        let prepared = Rc::new(prepared);
-        self.audio.set_value(Some(prepared.clone()));
-        let state = self.state;
-        spawn_local(async move {
-            // A long recording takes a while: the entry shows how far it has gone, and the page
-            // draws between batches.
-            let total = prepared.samples.len() as f32 / MODEL_RATE as f32;
-            let progress = move |done: usize| {
-                state.set(EntryState::Working(Some(Progress { done: done as f32 / MODEL_RATE as f32, total })));
-                pause(0)
-            };
-            state.set(match engine.analyzer.analyse_with(&prepared, progress).await {
-                Ok(analysis) => {
-                    let inspection = match engine.analyzer.window(&prepared.samples, 0) {
-                        Some(first) => engine.analyzer.inspect(&first).await.ok(),
-                        None => None,
-                    };
-                    let timing = Timing::of(engine.sidecar());
-                    EntryState::Done(Arc::new(Done { analysis: Arc::new(analysis), inspection, window: 0, timing }))
-                }
-                Err(e) => EntryState::Failed(PageError::from(e).to_string().into()),
-            });
-        });
+    /// The engine's name for it.
+    pub fn purpose(&self) -> Purpose {
+        Purpose::Entry(self.id as u32)
     }
 
     /// Show the inner workings of another window (by the model loaded now).
-    pub fn inspect_window(&self, model: Model, window: usize) {
-        let (Some(engine), Some(prepared)) = (model.engine(), self.audio.get_value()) else { return };
-        let state = self.state;
-        spawn_local(async move {
-            let Some(clip) = engine.analyzer.window(&prepared.samples, window) else { return };
-            let Ok(inspection) = engine.analyzer.inspect(&clip).await else { return };
-            state.update(|state| {
-                if let EntryState::Done(done) = state {
-                    let (analysis, timing) = (done.analysis.clone(), done.timing);
-                    *done = Arc::new(Done { analysis, inspection: Some(inspection), window, timing });
-                }
-            });
-        });
+    pub fn inspect_window(&self, engine: EngineWorker, window: usize) {
+        engine.send(&Request::Inspect { entry: self.id as u32, window }, Vec::new());
     }
 }
 
@@ -220,9 +166,8 @@ impl Results {
         let entry = Entry {
             id,
             name: name.into(),
-            url: url.map(Into::into),
+            url: RwSignal::new(url.map(Into::into)),
             state: RwSignal::new(EntryState::Working(None)),
-            audio: StoredValue::new_local(None),
         };
         self.entries.update(|e| e.push(entry.clone()));
         if self.selected.get_untracked().is_none() {
@@ -235,6 +180,10 @@ impl Results {
     /// (its state is its own signal), so adding others need not redraw the detail.
     pub fn selected_entry(&self) -> Option<Entry> {
         let id = self.selected.get()?;
+        self.entry(id)
+    }
+
+    pub fn entry(&self, id: usize) -> Option<Entry> {
         self.entries.with_untracked(|e| e.get(id).cloned())
     }
 }
@@ -260,11 +209,26 @@ pub struct Live {
     pub points: RwSignal<Vec<TimePoint>>,
     /// Updates per second so far.
     pub rate: RwSignal<f32>,
+    /// When the recording started (ms, `Date.now()`).
+    started: StoredValue<f64>,
 }
 
 impl Live {
     pub fn new() -> Self {
-        Live { points: RwSignal::new(Vec::new()), rate: RwSignal::new(0.0) }
+        Live { points: RwSignal::new(Vec::new()), rate: RwSignal::new(0.0), started: StoredValue::new(0.0) }
+    }
+
+    /// A new recording: an empty timeline.
+    pub fn restart(&self) {
+        self.points.set(Vec::new());
+        self.rate.set(0.0);
+        self.started.set_value(js_sys::Date::now());
+    }
+
+    fn add(&self, point: TimePoint) {
+        self.points.update(|p| p.push(point));
+        let elapsed = (js_sys::Date::now() - self.started.get_value()) / 1000.0;
+        self.rate.set((self.points.with_untracked(Vec::len) as f64 / elapsed.max(1e-3)) as f32);
     }
 }
 
@@ -320,6 +284,11 @@ pub struct Voice {
     pub outcome: RwSignal<Option<String>>,
     /// A problem, in words (a file of another model, storage full).
     pub message: RwSignal<Option<String>>,
+    /// Takes the engine is reading, by its number for them: their emotion and name.
+    pending: StoredValue<HashMap<u32, (usize, Arc<str>)>>,
+    next_take: StoredValue<u32>,
+    /// When adapting was asked for (ms, `Date.now()`), to say how long it took.
+    adapt_started: StoredValue<f64>,
 }
 
 impl Voice {
@@ -331,57 +300,200 @@ impl Voice {
             progress: RwSignal::new(None),
             outcome: RwSignal::new(None),
             message: RwSignal::new(None),
+            pending: StoredValue::new(HashMap::new()),
+            next_take: StoredValue::new(0),
+            adapt_started: StoredValue::new(0.0),
         }
     }
 
     /// After an engine has started: takes recorded for another model are dropped (their
     /// features were that model's), and the stored adapted model runs if it is switched on.
-    pub fn restore(&self, model: Model) {
+    pub fn restore(&self, engine: EngineWorker) {
         self.takes.set(Vec::new());
-        self.apply(model);
+        self.pending.update_value(HashMap::clear);
+        self.apply(engine);
     }
 
     /// Run the adapted model while it is switched on, else the model it came from.
-    pub fn apply(&self, model: Model) {
-        let Some(base) = model.base() else { return };
+    pub fn apply(&self, engine: EngineWorker) {
         let personal = self.personal.get_untracked().filter(|_| self.enabled.get_untracked());
-        match personal.map(|p| p.engine(&base)) {
-            Some(Ok(engine)) => model.run(Rc::new(engine)),
-            Some(Err(e)) => {
-                self.message.set(Some(e.to_string()));
-                model.run(base);
-            }
-            None => model.run(base),
-        }
+        engine.send(&Request::Personalise { personal }, Vec::new());
     }
 
     /// Keep a new adapted model (made here or imported), switched on.
-    pub fn keep(&self, model: Model, personal: Personal) {
+    pub fn keep(&self, engine: EngineWorker, personal: Personal) {
         self.message.set(voice::storage::save(&personal).err().map(|e| e.to_string()));
         self.personal.set(Some(personal));
-        self.switch(model, true);
+        self.switch(engine, true);
     }
 
-    pub fn switch(&self, model: Model, on: bool) {
+    pub fn switch(&self, engine: EngineWorker, on: bool) {
         voice::storage::set_enabled(on);
         self.enabled.set(on);
-        self.apply(model);
+        self.apply(engine);
     }
 
     /// Forget the takes and the adapted model, here and in the browser's storage.
-    pub fn reset(&self, model: Model) {
+    pub fn reset(&self, engine: EngineWorker) {
         voice::storage::clear();
         self.takes.set(Vec::new());
         self.personal.set(None);
         self.outcome.set(None);
         self.message.set(None);
         self.enabled.set(true);
-        self.apply(model);
+        self.apply(engine);
+    }
+
+    /// A new take of emotion `label`, called `name`: what to ask the engine to prepare it for.
+    pub fn new_take(&self, label: usize, name: impl Into<Arc<str>>) -> Purpose {
+        let take = self.next_take.get_value();
+        self.next_take.set_value(take + 1);
+        self.pending.update_value(|p| {
+            p.insert(take, (label, name.into()));
+        });
+        Purpose::Take { take, label }
+    }
+
+    /// Ask the engine to adapt the model to the takes so far.
+    pub fn adapt(&self, engine: EngineWorker) {
+        let takes: Vec<Take> = self.takes.with_untracked(|t| t.iter().map(|t| (*t.take).clone()).collect());
+        self.progress.set(Some(format!("Adapting to {} takes…", takes.len())));
+        self.message.set(None);
+        self.adapt_started.set_value(js_sys::Date::now());
+        engine.send(&Request::Adapt { takes }, Vec::new());
+    }
+
+    fn take_ready(&self, take: u32, features: Take) {
+        let Some((label, name)) = self.pending.try_update_value(|p| p.remove(&take)).flatten() else { return };
+        self.takes.update(|t| t.push(VoiceTake { label, name, take: Arc::new(features) }));
+    }
+
+    fn take_failed(&self, take: u32, message: &str) {
+        let name = self.pending.try_update_value(|p| p.remove(&take)).flatten().map(|(_, name)| name);
+        let name = name.as_deref().unwrap_or("a take");
+        self.message.set(Some(format!("{name}: {message}")));
+    }
+
+    fn adapted(&self, engine: EngineWorker, personal: Personal, before: f32, after: f32) {
+        let seconds = (js_sys::Date::now() - self.adapt_started.get_value()) / 1000.0;
+        self.outcome.set(Some(format!(
+            "On your own takes, each scored by a model adapted without it: {:.0}% right before, {:.0}% after (adapted in {seconds:.1} s).",
+            100.0 * before,
+            100.0 * after
+        )));
+        self.progress.set(None);
+        self.keep(engine, personal);
     }
 }
 
 impl Default for Voice {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Everything the page shares, and where the engine's replies land.
+#[derive(Clone, Copy)]
+pub struct Page {
+    pub engine: EngineWorker,
+    pub model: Model,
+    pub results: Results,
+    pub live: Live,
+    pub alert: Alert,
+    pub voice: Voice,
+}
+
+impl Page {
+    /// Take in one of the engine's replies (and the arrays beside it).
+    pub fn receive(&self, reply: Reply, data: Vec<js_sys::ArrayBuffer>) {
+        let Page { engine, model, results, live, voice, .. } = *self;
+        match reply {
+            // Taken by the client itself.
+            Reply::Listening => {}
+            Reply::Starting(stage) => model.status.set(stage),
+            Reply::Started { backend, note, sidecar_json } => match Sidecar::from_json(&sidecar_json) {
+                Ok(sidecar) => {
+                    let sidecar = Arc::new(sidecar);
+                    model.base.set(Some(sidecar.clone()));
+                    model.running.set(Some(sidecar));
+                    model.backend.set(Some(backend));
+                    model.note.set(note);
+                    model.ready.set(true);
+                    model.status.set("Ready. Speak or drop a file.".into());
+                    voice.restore(engine);
+                }
+                Err(e) => model.status.set(format!("The model could not start: {e}")),
+            },
+            Reply::StartFailed(why) => model.status.set(format!("The model could not start: {why}")),
+            Reply::Running { sidecar_json } => match Sidecar::from_json(&sidecar_json) {
+                Ok(sidecar) => model.running.set(Some(Arc::new(sidecar))),
+                Err(e) => voice.message.set(Some(e.to_string())),
+            },
+            Reply::Undecodable { purpose, if_not } => self.decode_in_browser(purpose, if_not, data),
+            Reply::Recorded { purpose: Purpose::Entry(id) } => {
+                if let (Some(entry), Some(wav)) = (results.entry(id as usize), data.first()) {
+                    entry.url.set(buffer_url(wav, "audio/wav").map(Into::into));
+                }
+            }
+            Reply::Recorded { .. } => {}
+            Reply::Progress { entry, done, total } => {
+                if let Some(entry) = results.entry(entry as usize) {
+                    entry.state.set(EntryState::Working(Some(Progress { done, total })));
+                }
+            }
+            Reply::Analysed { entry, analysis, inspection, memory } => {
+                let timing = model.running.with_untracked(|s| s.as_deref().map(Timing::of));
+                if let (Some(entry), Some(timing)) = (results.entry(entry as usize), timing) {
+                    let analysis = Arc::new(analysis);
+                    let done = Done { analysis, inspection, window: 0, timing, engine_memory: memory };
+                    entry.state.set(EntryState::Done(Arc::new(done)));
+                }
+            }
+            Reply::Inspected { entry, window, inspection } => {
+                let Some(entry) = results.entry(entry as usize) else { return };
+                entry.state.update(|state| {
+                    if let EntryState::Done(done) = state {
+                        let (analysis, timing, engine_memory) =
+                            (done.analysis.clone(), done.timing, done.engine_memory);
+                        *done =
+                            Arc::new(Done { analysis, inspection: Some(inspection), window, timing, engine_memory });
+                    }
+                });
+            }
+            Reply::TakeReady { take, features, .. } => voice.take_ready(take, features),
+            Reply::Live { seconds, probabilities, speech } => live.add(TimePoint { seconds, probabilities, speech }),
+            Reply::Adapted { personal, before, after } => voice.adapted(engine, personal, before, after),
+            Reply::Failed { purpose, message } => self.fail(purpose, &message),
+            Reply::VoiceFailed(message) => {
+                voice.message.set(Some(message));
+                voice.progress.set(None);
+            }
+        }
+    }
+
+    fn fail(&self, purpose: Purpose, message: &str) {
+        match purpose {
+            Purpose::Entry(id) => {
+                if let Some(entry) = self.results.entry(id as usize) {
+                    entry.fail(message);
+                }
+            }
+            Purpose::Take { take, .. } => self.voice.take_failed(take, message),
+        }
+    }
+
+    /// A file the Rust decoder cannot read: the browser's decoder tries (on the page, since
+    /// workers have no audio contexts) and hands the engine its samples.
+    fn decode_in_browser(&self, purpose: Purpose, if_not: String, data: Vec<js_sys::ArrayBuffer>) {
+        let page = *self;
+        let Some(bytes) = data.into_iter().next() else { return page.fail(purpose, &if_not) };
+        spawn_local(async move {
+            match browser_decode(&bytes).await {
+                Ok((channels, rate)) => {
+                    page.engine.send(&Request::Prepare { audio: Audio::Decoded { rate }, purpose }, channels)
+                }
+                Err(_) => page.fail(purpose, &if_not),
+            }
+        });
     }
 }

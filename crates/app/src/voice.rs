@@ -1,11 +1,13 @@
 //! Teach it your voice, in the page: takes recorded or chosen per emotion, the model adapted to
-//! them by the core's [`timnet::adapt`] (the routine `timnet adapt` runs), kept in the
-//! browser's storage across reloads, and exported or imported as the two files `timnet adapt`
-//! writes (model.json and model.bpk), so that the page and the CLI read each other's.
+//! them by the core's [`timnet::adapt`] (the routine `timnet adapt` runs, in the engine worker),
+//! kept in the browser's storage across reloads (by the page: workers have no local storage),
+//! and exported or imported as the two files `timnet adapt` writes (model.json and model.bpk),
+//! so that the page and the CLI read each other's.
 
 use std::sync::Arc;
 
 use base64::Engine as _;
+use serde::{Deserialize, Serialize};
 use timnet::adapt::{Settings, Take, adapt_head, leave_one_out, personalised};
 use timnet::analysis::Analyzer;
 use timnet::burn::prelude::Device;
@@ -15,7 +17,7 @@ use crate::engine::Engine;
 use crate::error::PageError;
 
 /// A model adapted to the person: its files as `timnet adapt` writes them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Personal {
     pub sidecar_json: Arc<str>,
     pub record: Arc<[u8]>,
@@ -36,24 +38,28 @@ impl Personal {
         Ok(Sidecar::from_json(&self.sidecar_json)?)
     }
 
-    /// The adapted weights on `engine`'s device, checked against the model it runs: an adapted
-    /// model belongs to the model it was adapted from.
-    pub fn engine(&self, engine: &Engine) -> Result<Engine, PageError> {
+    /// Its sidecar, checked against the model it should run on (`base`, the shipped model
+    /// `base_name`): an adapted model belongs to the model it was adapted from.
+    pub fn check(&self, base: &Sidecar, base_name: &str) -> Result<Sidecar, PageError> {
         let sidecar = self.sidecar()?;
         let Some(personalised) = &sidecar.personalised else {
             return Err(PageError::Voice("these files hold a model that was not adapted to a voice".into()));
         };
-        let base_sha = &engine.sidecar().record_sha256;
-        if &personalised.from_sha256 != base_sha {
+        if personalised.from_sha256 != base.record_sha256 {
             let from = shipped::ALL
                 .iter()
                 .find(|m| Sidecar::from_json(m.sidecar).is_ok_and(|s| s.record_sha256 == personalised.from_sha256))
                 .map_or_else(|| "a model this page does not ship".to_string(), |m| format!("the {} model", m.name));
             return Err(PageError::Voice(format!(
-                "this adapted model was made from {from}, not the {} model loaded now",
-                engine.model.name
+                "this adapted model was made from {from}, not the {base_name} model loaded now"
             )));
         }
+        Ok(sidecar)
+    }
+
+    /// The adapted weights on `engine`'s device, checked against the model it runs.
+    pub fn engine(&self, engine: &Engine) -> Result<Engine, PageError> {
+        self.check(engine.sidecar(), engine.model.name)?;
         let weights = Weights::from_bytes(&self.sidecar_json, &self.record, engine.analyzer.device())?;
         Ok(engine.with_weights(weights))
     }

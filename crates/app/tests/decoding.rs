@@ -3,12 +3,13 @@
 //! analysed, with the note the CLI gives.
 #![cfg(target_arch = "wasm32")]
 
-use timnet_app::audio_in::prepare_file;
 use timnet_app::engine::{Engine, Preference, record};
 use timnet_testkit::hostile::{self, Case, Expect};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+mod common;
 
 #[wasm_bindgen_test]
 async fn every_hostile_or_unusual_file_gets_a_sane_answer_in_the_page() {
@@ -21,7 +22,7 @@ async fn every_hostile_or_unusual_file_gets_a_sane_answer_in_the_page() {
     .await
     .expect("the engine starts");
     for Case { name, bytes, expect } in hostile::cases() {
-        let prepared = prepare_file(&bytes).await;
+        let prepared = common::prepared(&bytes).await;
         match expect {
             Expect::Refused(message) => {
                 let error = prepared.err().unwrap_or_else(|| panic!("{name} must be refused"));

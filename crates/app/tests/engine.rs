@@ -6,12 +6,13 @@
 
 use timnet::audio::AudioError;
 use timnet::weights::shipped;
-use timnet_app::audio_in::prepare_file;
 use timnet_app::engine::{Backend, Engine, Preference, record, webgpu_adapter};
 use timnet_app::error::PageError;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+mod common;
 
 const EMODB_ANGRY: &[u8] = timnet_testkit::fixture_bytes!("corpus/emodb_03a01Wa.wav");
 const EMODB_HAPPY: &[u8] = timnet_testkit::fixture_bytes!("corpus/emodb_03a01Fa.wav");
@@ -30,7 +31,7 @@ async fn engine_runs_webgpu_when_asked_and_offered_and_analyses_a_file() {
         assert_eq!(engine.backend, Backend::Cpu);
         assert!(engine.note.as_deref().is_some_and(|n| n.contains("CPU")), "{:?}", engine.note);
     }
-    let prepared = prepare_file(EMODB_ANGRY).await.expect("EmoDB decodes");
+    let prepared = common::prepared(EMODB_ANGRY).await.expect("EmoDB decodes");
     let analysis = engine.analyzer.analyse(&prepared).await.expect("analysis");
     assert_eq!(analysis.labels.len(), 7);
     let total: f32 = analysis.probabilities.iter().sum();
@@ -75,10 +76,10 @@ async fn the_cpu_path_works_when_webgpu_is_not_wanted() {
 
 #[wasm_bindgen_test]
 async fn files_the_decoder_cannot_read_get_a_message() {
-    let error = prepare_file(b"definitely not audio").await.unwrap_err();
+    let error = common::prepared(b"definitely not audio").await.unwrap_err();
     assert!(matches!(error, PageError::Audio(AudioError::NotAudio(_))), "{error:?}");
     assert!(error.to_string().contains("not an audio file"), "{error}");
-    let empty = prepare_file(b"").await.unwrap_err();
+    let empty = common::prepared(b"").await.unwrap_err();
     assert!(matches!(empty, PageError::Audio(AudioError::Empty)), "{empty:?}");
     assert_eq!(empty.to_string(), "the file is empty");
 }
@@ -98,7 +99,7 @@ async fn the_default_models_band_limit_and_normalisation_are_the_same_as_in_trai
         assert_eq!(sidecar.normalisation, timnet::features::Normalisation::PerUtterance);
         for (file, bytes) in [("03a01Wa.wav", EMODB_ANGRY), ("03a01Fa.wav", EMODB_HAPPY)] {
             let recorded = sidecar.recorded.iter().find(|r| r.file == file).expect("recorded at training time");
-            let prepared = prepare_file(bytes).await.expect("EmoDB decodes");
+            let prepared = common::prepared(bytes).await.expect("EmoDB decodes");
             let analysis = engine.analyzer.analyse(&prepared).await.expect("analysis");
             let diff = analysis
                 .probabilities

@@ -6,22 +6,14 @@ use super::charts::{Probabilities, Timeline};
 use super::detail::Detail;
 use super::input::{DropZone, RecordButton};
 use super::teach::TeachPanel;
-use crate::engine::{Backend, Engine, Preference};
-use crate::state::{Alert, Entry, EntryState, Live, Model, Progress, Results, Voice};
+use crate::client::EngineWorker;
+use crate::engine::Preference;
+use crate::error::PageError;
+use crate::protocol::Request;
+use crate::state::{Alert, Entry, EntryState, Live, Model, Page, Progress, Results, Voice};
 
 #[component]
 pub fn App() -> impl IntoView {
-    let (model, results, live, alert) = (Model::new(), Results::new(), Live::new(), Alert::new());
-    provide_context(model);
-    provide_context(results);
-    provide_context(live);
-    provide_context(alert);
-    let voice = Voice::new();
-    provide_context(voice);
-    let backend = RwSignal::new(None::<Backend>);
-    let note = RwSignal::new(None::<String>);
-    // Whether the page's files are kept for visits without a network, in words.
-    let offline = RwSignal::new(String::new());
     // `?cpu` or `?gpu` in the address forces a backend (for comparison and tests); `?model=NAME`
     // picks a shipped model.
     let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
@@ -33,39 +25,51 @@ pub fn App() -> impl IntoView {
         Preference::Auto
     };
     let asked = query.split(['?', '&']).find_map(|pair| pair.strip_prefix("model=")).and_then(shipped::named);
-    let picked = RwSignal::new(asked.unwrap_or(shipped::DEFAULT).name);
+    let page = Page {
+        engine: EngineWorker::new(),
+        model: Model::new(asked.unwrap_or(shipped::DEFAULT).name),
+        results: Results::new(),
+        live: Live::new(),
+        alert: Alert::new(),
+        voice: Voice::new(),
+    };
+    let Page { engine, model, results, live, alert, voice } = page;
+    provide_context(engine);
+    provide_context(model);
+    provide_context(results);
+    provide_context(live);
+    provide_context(alert);
+    provide_context(voice);
+    // The engine (decoding, features, the model) runs in its own worker; the page only draws.
+    let broken = move |error: PageError| {
+        if model.ready.get_untracked() {
+            alert.show(error);
+        } else {
+            model.status.set(error.to_string());
+        }
+    };
+    if let Err(error) = engine.start(move |reply, data| page.receive(reply, data), broken) {
+        broken(error);
+    }
     // (Re)start the engine whenever the model changes; entries analysed before keep their answers.
     Effect::new(move |_| {
-        let Some(chosen) = shipped::named(picked.get()) else { return };
+        let picked = model.picked.get();
         model.ready.set(false);
-        spawn_local(async move {
-            let status = model.status;
-            let started = async {
-                if chosen.record.is_none() {
-                    status.set(format!("Loading the {} model's weights…", chosen.name));
-                }
-                let record = crate::engine::record(chosen).await?;
-                Engine::start(chosen, record, preference, move |stage| status.set(stage.to_string())).await
-            };
-            match started.await {
-                Ok(engine) => {
-                    backend.set(Some(engine.backend));
-                    note.set(engine.note.clone());
-                    model.set_engine(engine);
-                    voice.restore(model);
-                    status.set("Ready. Speak or drop a file.".into());
-                    // Once, after the first model has loaded (its files are then in the list).
-                    if offline.get_untracked().is_empty() {
-                        offline.set("Saving the page for offline use…".into());
-                        offline.set(match crate::offline::make_available_offline().await {
-                            Ok(n) => format!("Saved on this device ({n} files): the page works offline from now on."),
-                            Err(e) => format!("The page could not be saved for offline use: {e}"),
-                        });
-                    }
-                }
-                Err(e) => status.set(format!("The model could not start: {e}")),
-            }
-        });
+        engine.send(&Request::Start { model: picked.to_string(), preference }, Vec::new());
+    });
+    // Whether the page's files are kept for visits without a network, in words: once, after
+    // the first model has loaded (its files are then in the list).
+    let offline = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if model.ready.get() && offline.get_untracked().is_empty() {
+            offline.set("Saving the page for offline use…".into());
+            spawn_local(async move {
+                offline.set(match crate::offline::make_available_offline().await {
+                    Ok(n) => format!("Saved on this device ({n} files): the page works offline from now on."),
+                    Err(e) => format!("The page could not be saved for offline use: {e}"),
+                });
+            });
+        }
     });
 
     view! {
@@ -81,12 +85,12 @@ pub fn App() -> impl IntoView {
         <section class="status" aria-live="polite">
             <p data-testid="status">{move || model.status.get()}</p>
             <p data-testid="backend">
-                {move || backend.get().map(|b| format!("Running on {b}.")).unwrap_or_default()}
+                {move || model.backend.get().map(|b| format!("Running on {b}.")).unwrap_or_default()}
                 " "
-                {move || note.get().unwrap_or_default()}
+                {move || model.note.get().unwrap_or_default()}
             </p>
-            <ModelPicker picked=picked/>
-            <p class="weights" data-testid="weights">{move || model.weights.get()}</p>
+            <ModelPicker/>
+            <p class="weights" data-testid="weights">{move || model.weights()}</p>
             {move || alert.0.get().map(|e| view! { <p class="error" role="alert" data-testid="error">{e}</p> })}
         </section>
         <section class="inputs">
@@ -122,8 +126,9 @@ pub fn App() -> impl IntoView {
 
 /// The shipped models, each with what it was trained on.
 #[component]
-fn ModelPicker(picked: RwSignal<&'static str>) -> impl IntoView {
+fn ModelPicker() -> impl IntoView {
     let model = expect_context::<Model>();
+    let picked = model.picked;
     view! {
         <label class="model-picker">
             "Model: "
@@ -182,7 +187,9 @@ fn EntryRow(entry: Entry) -> impl IntoView {
     }
     };
     view! {
-        <li class="entry" class:selected=is_selected data-testid="entry">
+        // The engine's memory when the entry was done, for the end-to-end test's bound.
+        <li class="entry" class:selected=is_selected data-testid="entry"
+            data-engine-memory=move || match state.get() { EntryState::Done(done) => Some(done.engine_memory), _ => None }>
             <button class="entry-name" on:click=move |_| results.selected.set(Some(id)) aria-pressed=move || is_selected().to_string()>
                 {entry.name.to_string()}
             </button>

@@ -7,8 +7,9 @@ use leptos::prelude::*;
 use timnet::analysis::{Analysis, ClipInspection};
 
 use super::charts::{Fusion, Probabilities, Timeline};
+use crate::client::EngineWorker;
 use crate::draw::{draw_heatmap, draw_playhead, range};
-use crate::state::{Done, Entry, EntryState, Model, TimePoint};
+use crate::state::{Done, Entry, EntryState, TimePoint};
 
 /// The selected entry: redrawn when its own state changes (its analysis finishes, or another
 /// window is chosen for inspection).
@@ -22,8 +23,8 @@ pub fn Detail(entry: Entry) -> impl IntoView {
 
 #[component]
 fn Finished(entry: Entry, done: Arc<Done>) -> impl IntoView {
-    let model = expect_context::<Model>();
-    let Done { analysis, inspection, window, timing } = &*done;
+    let engine = expect_context::<EngineWorker>();
+    let Done { analysis, inspection, window, timing, .. } = &*done;
     let (window, timing) = (*window, *timing);
     let clip_seconds = timing.clip_seconds;
     let window_start = analysis.windows.get(window).map_or(0.0, |w| w.start_seconds);
@@ -46,7 +47,7 @@ fn Finished(entry: Entry, done: Arc<Done>) -> impl IntoView {
             <h3>"Over time"</h3>
             <p class="hint">{format!("{} windows of {clip_seconds:.2} s, every half window; {} Click a window to look inside it.", analysis.windows.len(), answer_from(analysis))}</p>
             <Timeline points={Signal::derive(move || points.clone())} labels={Signal::derive(move || labels.clone())} testid="timeline"
-                on_pick={Callback::new(move |w| picker.inspect_window(model, w))}/>
+                on_pick={Callback::new(move |w| picker.inspect_window(engine, w))}/>
         }
     });
     let notes = analysis.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view();
@@ -64,7 +65,7 @@ fn Finished(entry: Entry, done: Arc<Done>) -> impl IntoView {
         <section class="detail" aria-label="Details" data-testid="detail">
             <h2>{entry.name.to_string()}</h2>
             <ul class="notes" data-testid="notes">{notes}</ul>
-            {entry.url.clone().map(|url| view! {
+            {move || entry.url.get().map(|url| view! {
                 <audio controls src=url.to_string() data-testid="player"
                     on:timeupdate=move |ev| {
                         let audio: web_sys::HtmlMediaElement = event_target(&ev);

@@ -3,17 +3,16 @@
 //! switched on or off, reset, exported and imported.
 
 use std::rc::Rc;
-use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use timnet::audio::prepare_samples;
 
-use crate::audio_in::{Recorder, file_bytes, prepare_file};
+use crate::audio_in::{Recorder, file_buffer, file_bytes};
+use crate::client::EngineWorker;
 use crate::error::PageError;
 use crate::playback::blob_url;
-use crate::state::{Model, Voice, VoiceTake};
-use crate::timer::pause;
+use crate::protocol::{Audio, Request};
+use crate::state::{Model, Voice};
 use crate::voice;
 
 /// Sentences with no emotion of their own, said in each emotion in turn (as the acted corpora
@@ -40,7 +39,8 @@ fn manner(emotion: &str) -> String {
 
 #[component]
 pub fn TeachPanel() -> impl IntoView {
-    let (model, voice) = (expect_context::<Model>(), expect_context::<Voice>());
+    let (engine, model, voice) =
+        (expect_context::<EngineWorker>(), expect_context::<Model>(), expect_context::<Voice>());
     // Which emotion is being recorded, if any, and its recorder.
     let recording = RwSignal::new(None::<usize>);
     let recorder = StoredValue::new_local(None::<Rc<Recorder>>);
@@ -50,36 +50,24 @@ pub fn TeachPanel() -> impl IntoView {
         labels.dedup();
         labels.len()
     };
-    let add_take = move |label: usize, name: String, prepared: timnet::audio::Prepared| {
-        let Some(engine) = model.base() else { return };
-        spawn_local(async move {
-            match engine.analyzer.take(&prepared, label).await {
-                Ok(take) => {
-                    voice.takes.update(|t| t.push(VoiceTake { label, name: name.into(), take: Arc::new(take) }))
-                }
-                Err(e) => voice.message.set(Some(format!("{name}: {}", PageError::from(e)))),
-            }
-        });
-    };
+    // Takes are read by the engine; they join the list when it has their features.
     let record = move |label: usize| {
         voice.message.set(None);
         if recording.get_untracked() == Some(label) {
             recording.set(None);
             let Some(r) = recorder.get_value() else { return };
             recorder.set_value(None);
-            let samples = r.stop();
+            r.stop();
             let name = format!("recorded take {}", voice.takes.with_untracked(|t| t.len()) + 1);
-            match prepare_samples(&samples, 1, r.rate) {
-                Ok(prepared) => add_take(label, name, prepared),
-                Err(e) => voice.message.set(Some(format!("{name}: {e}"))),
-            }
+            let purpose = voice.new_take(label, name);
+            engine.send(&Request::Prepare { audio: Audio::Recording { recording: r.id }, purpose }, Vec::new());
             return;
         }
         if recording.get_untracked().is_some() {
             return;
         }
         spawn_local(async move {
-            match Recorder::start().await {
+            match Recorder::start(engine, false).await {
                 Ok(r) => {
                     recorder.set_value(Some(Rc::new(r)));
                     recording.set(Some(label));
@@ -94,42 +82,17 @@ pub fn TeachPanel() -> impl IntoView {
             let Some(file) = files.get(i) else { continue };
             spawn_local(async move {
                 let name = file.name();
-                let prepared = match file_bytes(&file).await {
-                    Ok(bytes) => prepare_file(&bytes).await,
-                    Err(e) => Err(e),
-                };
-                match prepared {
-                    Ok(prepared) => add_take(label, name, prepared),
+                match file_buffer(&file).await {
+                    Ok(bytes) => {
+                        let purpose = voice.new_take(label, name);
+                        engine.send(&Request::Prepare { audio: Audio::File, purpose }, vec![bytes]);
+                    }
                     Err(e) => voice.message.set(Some(format!("{name}: {e}"))),
                 }
             });
         }
     };
-    let adapt = move || {
-        let Some(engine) = model.base() else { return };
-        let takes: Vec<timnet::adapt::Take> =
-            voice.takes.with_untracked(|t| t.iter().map(|t| (*t.take).clone()).collect());
-        voice.progress.set(Some(format!("Adapting to {} takes…", takes.len())));
-        voice.message.set(None);
-        spawn_local(async move {
-            // Let the progress line be drawn before the work holds the thread.
-            pause(30).await;
-            let started = js_sys::Date::now();
-            match voice::adapt(&engine, &takes).await {
-                Ok(outcome) => {
-                    let seconds = (js_sys::Date::now() - started) / 1000.0;
-                    voice.outcome.set(Some(format!(
-                        "On your own takes, each scored by a model adapted without it: {:.0}% right before, {:.0}% after (adapted in {seconds:.1} s).",
-                        100.0 * outcome.before,
-                        100.0 * outcome.after
-                    )));
-                    voice.keep(model, outcome.personal);
-                }
-                Err(e) => voice.message.set(Some(e.to_string())),
-            }
-            voice.progress.set(None);
-        });
-    };
+    let adapt = move || voice.adapt(engine);
     let export = move || {
         let Some(personal) = voice.personal.get_untracked() else { return };
         for (name, bytes, mime) in [
@@ -154,13 +117,14 @@ pub fn TeachPanel() -> impl IntoView {
                 }
             }
             let checked = voice::from_files(contents).and_then(|p| {
-                let base = model.base().ok_or_else(|| PageError::Voice("the model is not loaded yet".into()))?;
-                p.engine(&base).map(|_| p)
+                let base =
+                    model.base.get_untracked().ok_or_else(|| PageError::Voice("the model is not loaded yet".into()))?;
+                p.check(&base, model.picked.get_untracked()).map(|_| p)
             });
             match checked {
                 Ok(personal) => {
                     voice.outcome.set(Some(format!("Imported a model {}.", personal.describe())));
-                    voice.keep(model, personal);
+                    voice.keep(engine, personal);
                 }
                 Err(e) => voice.message.set(Some(e.to_string())),
             }
@@ -223,10 +187,10 @@ pub fn TeachPanel() -> impl IntoView {
                     <input type="checkbox" data-testid="personal-on"
                         prop:checked=move || voice.enabled.get() && voice.personal.with(Option::is_some)
                         disabled=move || voice.personal.with(Option::is_none)
-                        on:change:target=move |ev| voice.switch(model, ev.target().checked())/>
+                        on:change:target=move |ev| voice.switch(engine, ev.target().checked())/>
                     " Use my adapted model"
                 </label>
-                <button data-testid="personal-reset" on:click=move |_| voice.reset(model)>"Reset"</button>
+                <button data-testid="personal-reset" on:click=move |_| voice.reset(engine)>"Reset"</button>
                 <button data-testid="personal-export" disabled=move || voice.personal.with(Option::is_none)
                     on:click=move |_| export()>"Export"</button>
                 <label class="teach-files">

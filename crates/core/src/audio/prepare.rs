@@ -43,9 +43,10 @@ impl FileSink {
 }
 
 /// [`prepare`], handing the decoded audio to the resampler a stretch at a time and awaiting
-/// `between()` after each, so that the page draws meanwhile: the same samples, notes and
-/// errors. It holds the decoded samples at their own rate until each is prepared (for 16-bit
-/// PCM, up to twice the file's bytes), where [`prepare`] holds only the prepared ones.
+/// `between()` after each, so that the caller can do other work meanwhile (the page's engine
+/// worker reads its messages): the same samples, notes and errors. It holds the decoded samples
+/// at their own rate until each is prepared (for 16-bit PCM, up to twice the file's bytes),
+/// where [`prepare`] holds only the prepared ones.
 pub async fn prepare_with<F: Future<Output = ()>>(
     bytes: &[u8],
     mut between: impl FnMut() -> F,

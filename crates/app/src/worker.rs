@@ -1,0 +1,295 @@
+//! The engine worker: a dedicated Web Worker that owns everything heavy, so that the page's
+//! thread only draws. It decodes and resamples audio, computes the MFCCs, runs the network on
+//! WebGPU or the CPU ([`crate::engine`]), keeps each entry's prepared audio for inspecting its
+//! windows, follows live recordings, and adapts the model to a voice. It answers the page's
+//! [`Request`]s with [`Reply`]s ([`crate::protocol`]).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use timnet::audio::{MODEL_RATE, Prepared, encode_wav, prepare_samples};
+use timnet::weights::shipped;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::audio_in::{FileRead, prepare_decoded, prepare_file};
+use crate::engine::{Engine, Preference, record};
+use crate::error::PageError;
+use crate::live::{LiveWindow, seconds};
+use crate::protocol::{self, Audio, Purpose, Reply, Request};
+use crate::scope::pause;
+use crate::voice::{self, Personal};
+
+/// Start answering the page's messages (the worker binary's `main`).
+pub fn run() {
+    console_error_panic_hook::set_once();
+    let worker = Rc::new(Worker::default());
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        match protocol::unpack::<Request>(&event.data()) {
+            Ok((request, data)) => spawn_local(worker.clone().handle(request, data)),
+            // A page of another build: it reads the version of this reply before its body.
+            Err(e) => post(&Reply::StartFailed(e.to_string())),
+        }
+    });
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The worker lives as long as the page: so does its handler.
+    on_message.forget();
+    post(&Reply::Listening);
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+/// Send the page a reply, with arrays it takes over.
+fn post_with(reply: &Reply, data: Vec<js_sys::ArrayBuffer>) {
+    let (message, transfer) = protocol::pack(reply, data);
+    if let Err(e) = scope().post_message_with_transfer(&message, &transfer) {
+        web_sys::console::error_2(&"the engine could not answer the page".into(), &e);
+    }
+}
+
+fn post(reply: &Reply) {
+    post_with(reply, Vec::new())
+}
+
+fn fail(purpose: Purpose, error: impl std::fmt::Display) {
+    post(&Reply::Failed { purpose, message: error.to_string() });
+}
+
+/// A microphone recording as it arrives.
+struct Recording {
+    rate: u32,
+    samples: Vec<f32>,
+    /// Its newest window, for a live recording.
+    live: Option<LiveWindow>,
+    is_live: bool,
+    /// Whether its newest window is being analysed (chunks that come meanwhile wait for the next).
+    busy: bool,
+}
+
+#[derive(Default)]
+struct Worker {
+    /// The engine that analyses: the base, or a copy adapted to a voice.
+    running: RefCell<Option<Rc<Engine>>>,
+    /// The engine as started: takes are read, and adapted copies made, from it.
+    base: RefCell<Option<Rc<Engine>>>,
+    /// Each analysed entry's audio, for inspecting its other windows.
+    entries: RefCell<HashMap<u32, Rc<Prepared>>>,
+    recordings: RefCell<HashMap<u32, Recording>>,
+}
+
+impl Worker {
+    async fn handle(self: Rc<Self>, request: Request, data: Vec<js_sys::ArrayBuffer>) {
+        match request {
+            Request::Start { model, preference } => self.start(&model, preference).await,
+            Request::Prepare { audio, purpose } => {
+                if let Some(prepared) = self.prepare(audio, purpose, data).await {
+                    match purpose {
+                        Purpose::Entry(entry) => self.analyse(entry, prepared).await,
+                        Purpose::Take { take, label } => self.take(take, label, prepared).await,
+                    }
+                }
+            }
+            Request::Inspect { entry, window } => self.inspect(entry, window).await,
+            Request::RecordingStarted { recording, rate, live } => {
+                let started = Recording { rate, samples: Vec::new(), live: None, is_live: live, busy: false };
+                self.recordings.borrow_mut().insert(recording, started);
+            }
+            Request::RecordingChunk { recording } => {
+                let chunk: Vec<f32> = data.iter().flat_map(|b| js_sys::Float32Array::new(b).to_vec()).collect();
+                let follow = match self.recordings.borrow_mut().get_mut(&recording) {
+                    Some(r) => {
+                        r.samples.extend(chunk);
+                        let follow = r.is_live && !r.busy;
+                        r.busy |= follow;
+                        follow
+                    }
+                    None => false,
+                };
+                if follow {
+                    self.follow(recording).await;
+                }
+            }
+            Request::Adapt { takes } => match self.base() {
+                Some(base) => post(&match voice::adapt(&base, &takes).await {
+                    Ok(outcome) => {
+                        Reply::Adapted { personal: outcome.personal, before: outcome.before, after: outcome.after }
+                    }
+                    Err(e) => Reply::VoiceFailed(e.to_string()),
+                }),
+                None => post(&Reply::VoiceFailed(not_loaded().to_string())),
+            },
+            Request::Personalise { personal } => self.personalise(personal),
+        }
+    }
+
+    fn base(&self) -> Option<Rc<Engine>> {
+        self.base.borrow().clone()
+    }
+
+    fn running(&self) -> Option<Rc<Engine>> {
+        self.running.borrow().clone()
+    }
+
+    async fn start(&self, name: &str, preference: Preference) {
+        let Some(model) = shipped::named(name) else {
+            return post(&Reply::StartFailed(format!("this page ships no model called {name}")));
+        };
+        let started = async {
+            if model.record.is_none() {
+                post(&Reply::Starting(format!("Loading the {} model's weights…", model.name)));
+            }
+            let record = record(model).await?;
+            Engine::start(model, record, preference, |stage| post(&Reply::Starting(stage.to_string()))).await
+        };
+        match started.await {
+            Ok(engine) => {
+                let engine = Rc::new(engine);
+                let reply = Reply::Started {
+                    backend: engine.backend,
+                    note: engine.note.clone(),
+                    sidecar_json: engine.sidecar().to_json(),
+                };
+                *self.base.borrow_mut() = Some(engine.clone());
+                *self.running.borrow_mut() = Some(engine);
+                post(&reply);
+            }
+            Err(e) => post(&Reply::StartFailed(e.to_string())),
+        }
+    }
+
+    /// Audio ready for the model, or `None` when the page has been told why not (or asked to
+    /// decode it in the browser first).
+    async fn prepare(&self, audio: Audio, purpose: Purpose, data: Vec<js_sys::ArrayBuffer>) -> Option<Prepared> {
+        let prepared = match audio {
+            Audio::File => {
+                let bytes = data.first().map(|b| js_sys::Uint8Array::new(b).to_vec()).unwrap_or_default();
+                match prepare_file(&bytes).await {
+                    Ok(FileRead::Prepared(prepared)) => Ok(prepared),
+                    Ok(FileRead::ForTheBrowser(if_not)) => {
+                        let reply = Reply::Undecodable { purpose, if_not: PageError::from(if_not).to_string() };
+                        post_with(&reply, vec![protocol::bytes_buffer(&bytes)]);
+                        return None;
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Audio::Decoded { rate } => {
+                let channels: Vec<Vec<f32>> = data.iter().map(|b| js_sys::Float32Array::new(b).to_vec()).collect();
+                prepare_decoded(&channels, rate)
+            }
+            Audio::Recording { recording } => match self.recordings.borrow_mut().remove(&recording) {
+                Some(r) => prepare_samples(&r.samples, 1, r.rate).map_err(PageError::from).inspect(|prepared| {
+                    let wav = encode_wav(&prepared.samples, 1, MODEL_RATE);
+                    post_with(&Reply::Recorded { purpose }, vec![protocol::bytes_buffer(&wav)]);
+                }),
+                None => Err(PageError::Browser("the recording was lost".into())),
+            },
+        };
+        prepared.map_err(|e| fail(purpose, e)).ok()
+    }
+
+    /// Probabilities over all windows, and the inner workings of the first.
+    async fn analyse(&self, entry: u32, prepared: Prepared) {
+        let purpose = Purpose::Entry(entry);
+        let Some(engine) = self.running() else { return fail(purpose, not_loaded()) };
+        let prepared = Rc::new(prepared);
+        self.entries.borrow_mut().insert(entry, prepared.clone());
+        // A long recording takes a while: the page shows how far it has gone, and the worker
+        // reads its other messages (a live recording's chunks) between passes.
+        let total = seconds(prepared.samples.len(), MODEL_RATE);
+        let progress = move |done: usize| {
+            post(&Reply::Progress { entry, done: seconds(done, MODEL_RATE), total });
+            pause(0)
+        };
+        match engine.analyzer.analyse_with(&prepared, progress).await {
+            Ok(analysis) => {
+                let inspection = match engine.analyzer.window(&prepared.samples, 0) {
+                    Some(first) => engine.analyzer.inspect(&first).await.ok(),
+                    None => None,
+                };
+                post(&Reply::Analysed { entry, analysis, inspection, memory: memory_bytes() });
+            }
+            Err(e) => fail(purpose, PageError::from(e)),
+        }
+    }
+
+    async fn inspect(&self, entry: u32, window: usize) {
+        let (Some(engine), Some(prepared)) = (self.running(), self.entries.borrow().get(&entry).cloned()) else {
+            return;
+        };
+        let Some(clip) = engine.analyzer.window(&prepared.samples, window) else { return };
+        if let Ok(inspection) = engine.analyzer.inspect(&clip).await {
+            post(&Reply::Inspected { entry, window, inspection });
+        }
+    }
+
+    /// A take's features, read by the base model (the one adapting starts from).
+    async fn take(&self, take: u32, label: usize, prepared: Prepared) {
+        let purpose = Purpose::Take { take, label };
+        let Some(base) = self.base() else { return fail(purpose, not_loaded()) };
+        match base.analyzer.take(&prepared, label).await {
+            Ok(features) => post(&Reply::TakeReady { take, label, features }),
+            Err(e) => fail(purpose, PageError::from(e)),
+        }
+    }
+
+    /// Analyse a live recording's newest window.
+    async fn follow(&self, recording: u32) {
+        // Chunks that came meanwhile are read first, so that the window is the newest.
+        pause(0).await;
+        let newest = self.running().and_then(|engine| {
+            let clip = engine.sidecar().clip_samples;
+            let mut recordings = self.recordings.borrow_mut();
+            let r = recordings.get_mut(&recording)?;
+            // A model with another clip length (another model picked) starts a window of its own.
+            if r.live.as_ref().is_some_and(|w| w.clip() != clip) {
+                r.live = None;
+            }
+            let window = r.live.get_or_insert_with(|| LiveWindow::new(r.rate, clip));
+            Some((engine, window.update(&r.samples).to_vec(), seconds(r.samples.len(), r.rate)))
+        });
+        if let Some((engine, window, seconds)) = newest
+            && window.len() >= 2
+            && let Ok(prepared) = prepare_samples(&window, 1, MODEL_RATE)
+            && let Ok(analysis) = engine.analyzer.analyse(&prepared).await
+        {
+            post(&Reply::Live { seconds, probabilities: analysis.probabilities, speech: analysis.speech });
+        }
+        if let Some(r) = self.recordings.borrow_mut().get_mut(&recording) {
+            r.busy = false;
+        }
+    }
+
+    /// Run an adapted model (checked against the base), or the base.
+    fn personalise(&self, personal: Option<Personal>) {
+        let Some(base) = self.base() else { return post(&Reply::VoiceFailed(not_loaded().to_string())) };
+        let engine = match personal.map(|p| p.engine(&base)) {
+            Some(Ok(adapted)) => Rc::new(adapted),
+            Some(Err(e)) => {
+                post(&Reply::VoiceFailed(e.to_string()));
+                base
+            }
+            None => base,
+        };
+        let reply = Reply::Running { sidecar_json: engine.sidecar().to_json() };
+        *self.running.borrow_mut() = Some(engine);
+        post(&reply);
+    }
+}
+
+fn not_loaded() -> PageError {
+    PageError::Browser("the model is not loaded yet".into())
+}
+
+/// The worker's WebAssembly memory, in bytes (it only grows, so this is its peak so far).
+fn memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as f64
+}
