@@ -15,7 +15,7 @@ mkdir -p "$logs"
 step() { printf '\n== [%d s] %s\n' "$SECONDS" "$*"; }
 
 step "native tests, with training on wgpu (lavapipe, Mesa's software Vulkan, from scripts/setup.sh)"
-cargo test -p timnet -p timnet-train -p timnet-cli -p timnet-testkit --features timnet-cli/wgpu 2>&1 | tee "$logs/native.txt"
+cargo test -p timnet -p timnet-train -p timnet-cli -p timnet-testkit -p wasm-scalar --features timnet-cli/wgpu 2>&1 | tee "$logs/native.txt"
 grep -q "on_two_wgpu_devices_the_shares_gradients_sum_to_the_batchs ... ok" "$logs/native.txt" || { echo "FAIL: the training checks on wgpu did not run"; exit 1; }
 
 # wasm-bindgen-test-runner drives Chromium through chromedriver with the options in
@@ -48,8 +48,9 @@ trunk --skip-version-check build
 # One visit at a time, so that the live update rate the first prints is not shared with another.
 CHROMIUM="$CHROMIUM" cargo test -p timnet-e2e --test page -- --nocapture --test-threads=1 2>&1 | tee "$logs/e2e.txt"
 echo "screenshots: target/e2e/page.png, target/e2e/page-phone.png"
-# The main thread's long tasks and the live update rate (tests/e2e), against the page's aims.
-grep -h "long tasks:" "$logs/e2e.txt" || true
+# The main thread's long tasks, the live update rate and the benchmark of both engine builds
+# (tests/e2e), against the page's aims.
+grep -h "long tasks:\|bench:" "$logs/e2e.txt" || true
 # Tests that need the shared corpora (../shared/data, or TIMNET_DATA) say so and pass without
 # them, so that a clone of the project alone runs to the end; list them, so none goes unseen.
 if grep -h "SKIPPED:" "$logs"/*.txt; then

@@ -12,11 +12,37 @@ use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 use crate::error::PageError;
 use crate::protocol::{self, Reply, Request};
 
-/// The worker's loader, as trunk writes it beside the page (workers keep unhashed names).
-const WORKER_SCRIPT: &str = "timnet-worker_loader.js";
+/// Which build of the engine worker runs: the WebAssembly SIMD one where the browser has SIMD,
+/// else the scalar one (both are built beside the page: scripts/engine-builds.sh, www/index.html).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    Simd,
+    Scalar,
+}
 
-/// The worker's script and WebAssembly, for keeping the page offline.
-pub const WORKER_FILES: [&str; 3] = [WORKER_SCRIPT, "timnet-worker.js", "timnet-worker_bg.wasm"];
+/// The smallest module with a SIMD instruction (wasm-feature-detect's probe:
+/// `i8x16.popcnt(i8x16.splat(0))`): a browser without SIMD refuses it.
+const SIMD_PROBE: [u8; 31] =
+    [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11];
+
+impl Build {
+    /// SIMD where the browser validates the probe, unless `?scalar` asks for the scalar build.
+    pub fn pick(query: &str) -> Build {
+        let probe = js_sys::Uint8Array::from(&SIMD_PROBE[..]);
+        let simd = js_sys::WebAssembly::validate(&probe).unwrap_or(false);
+        if simd && !query.contains("scalar") { Build::Simd } else { Build::Scalar }
+    }
+
+    /// The worker's loader, script and WebAssembly, as trunk and the SIMD build's script write
+    /// them beside the page (workers keep unhashed names); the loader first.
+    pub fn files(self) -> [String; 3] {
+        let dir = match self {
+            Build::Simd => "simd/",
+            Build::Scalar => "",
+        };
+        ["timnet-worker_loader.js", "timnet-worker.js", "timnet-worker_bg.wasm"].map(|f| format!("{dir}{f}"))
+    }
+}
 
 /// A handle on the engine worker, to share among components (a copy is the same worker).
 #[derive(Clone, Copy)]
@@ -40,13 +66,15 @@ impl EngineWorker {
     /// worker failing (its script or WebAssembly not loading, a crash), to `broken`, in words.
     pub fn start(
         &self,
+        build: Build,
         receive: impl Fn(Reply, Vec<js_sys::ArrayBuffer>) + 'static,
         broken: impl Fn(PageError) + Clone + 'static,
     ) -> Result<(), PageError> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
         options.set_name("timnet-engine");
-        let worker = Worker::new_with_options(WORKER_SCRIPT, &options).map_err(PageError::browser)?;
+        let [loader, ..] = build.files();
+        let worker = Worker::new_with_options(&loader, &options).map_err(PageError::browser)?;
         let unreadable = broken.clone();
         let handle = *self;
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {

@@ -116,13 +116,15 @@ impl Engine {
 }
 
 /// A shipped model's record: compiled into the page (the default model), or fetched from the
-/// page's own origin (`models/NAME/model.bpk`, copied there by the build) and checked against
-/// the SHA-256 its compiled-in sidecar names when it is loaded.
-pub async fn record(model: &'static Shipped) -> Result<Arc<[u8]>, PageError> {
+/// page's own origin (`models/NAME/model.bpk` from `base`, the page's address, copied there by
+/// the build) and checked against the SHA-256 its compiled-in sidecar names when it is loaded.
+pub async fn record(model: &'static Shipped, base: &str) -> Result<Arc<[u8]>, PageError> {
     if let Some(bytes) = model.record {
         return Ok(bytes.into());
     }
-    let path = served_record_path(model);
+    let path = web_sys::Url::new_with_base(&served_record_path(model), base)
+        .map(|url| url.href())
+        .unwrap_or_else(|_| served_record_path(model));
     let failed = |why: String| PageError::ModelFile { model: model.name, path: path.clone(), why };
     let response = crate::scope::fetch(&path).await.map_err(|e| failed(describe(e)))?;
     if !response.ok() {

@@ -6,6 +6,7 @@
 use timnet::weights::shipped;
 use wasm_bindgen::prelude::*;
 
+use crate::client::Build;
 use crate::error::PageError;
 
 #[wasm_bindgen(inline_js = r#"
@@ -31,20 +32,20 @@ extern "C" {
 }
 
 /// Files the page's own list of loads does not show: the microphone's worklet, the manifest and
-/// its icon, the engine worker's script and WebAssembly (loaded by the worker) and the records
+/// its icon, the engine worker's script and WebAssembly (the build this browser runs: the
+/// worker's own loads are not in the page's list) and the records
 /// of the shipped models it does not embed.
-fn on_demand() -> Vec<String> {
-    let mut files: Vec<String> = ["capture-worklet.js", "manifest.webmanifest", "icon.svg"]
-        .iter()
-        .chain(&crate::client::WORKER_FILES)
-        .map(|f| f.to_string())
-        .collect();
+fn on_demand(build: Build) -> Vec<String> {
+    let mut files: Vec<String> =
+        ["capture-worklet.js", "manifest.webmanifest", "icon.svg"].iter().map(|f| f.to_string()).collect();
+    files.extend(build.files());
     files.extend(shipped::ALL.iter().filter(|m| m.record.is_none()).map(shipped::served_record_path));
     files
 }
 
-/// Cache the page's files for offline use; how many were cached.
-pub async fn make_available_offline() -> Result<usize, PageError> {
-    let cached = keep_offline(on_demand()).await.map_err(PageError::browser)?;
+/// Cache the page's files (with the engine worker's `build`) for offline use; how many were
+/// cached.
+pub async fn make_available_offline(build: Build) -> Result<usize, PageError> {
+    let cached = keep_offline(on_demand(build)).await.map_err(PageError::browser)?;
     Ok(cached.as_f64().unwrap_or_default() as usize)
 }

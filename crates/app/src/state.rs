@@ -36,8 +36,12 @@ pub struct Model {
     /// What the model is doing, in words ("Starting WebGPU…", "Ready.").
     pub status: RwSignal<String>,
     pub backend: RwSignal<Option<Backend>>,
+    /// Which build of the engine runs, in words ("the SIMD build").
+    pub build: RwSignal<&'static str>,
     /// Why that backend runs.
     pub note: RwSignal<Option<String>>,
+    /// The engine's one-clip benchmark, in words (`?bench`).
+    pub bench: RwSignal<Option<String>>,
 }
 
 impl Model {
@@ -49,7 +53,9 @@ impl Model {
             ready: RwSignal::new(false),
             status: RwSignal::new("Starting…".into()),
             backend: RwSignal::new(None),
+            build: RwSignal::new(""),
             note: RwSignal::new(None),
+            bench: RwSignal::new(None),
         }
     }
 
@@ -401,6 +407,8 @@ pub struct Page {
     pub live: Live,
     pub alert: Alert,
     pub voice: Voice,
+    /// Whether to time the engine once it has started (`?bench`).
+    pub benchmark: bool,
 }
 
 impl Page {
@@ -411,16 +419,21 @@ impl Page {
             // Taken by the client itself.
             Reply::Listening => {}
             Reply::Starting(stage) => model.status.set(stage),
-            Reply::Started { backend, note, sidecar_json } => match Sidecar::from_json(&sidecar_json) {
+            Reply::Started { backend, note, sidecar_json, simd } => match Sidecar::from_json(&sidecar_json) {
                 Ok(sidecar) => {
                     let sidecar = Arc::new(sidecar);
                     model.base.set(Some(sidecar.clone()));
                     model.running.set(Some(sidecar));
                     model.backend.set(Some(backend));
+                    model.build.set(if simd { "the SIMD build" } else { "the scalar build" });
                     model.note.set(note);
                     model.ready.set(true);
                     model.status.set("Ready. Speak or drop a file.".into());
                     voice.restore(engine);
+                    if self.benchmark {
+                        model.bench.set(Some("Timing one clip…".into()));
+                        engine.send(&Request::Benchmark, Vec::new());
+                    }
                 }
                 Err(e) => model.status.set(format!("The model could not start: {e}")),
             },
@@ -468,6 +481,14 @@ impl Page {
                 voice.message.set(Some(message));
                 voice.progress.set(None);
             }
+            Reply::Benchmark(stages) => model.bench.set(Some(format!(
+                "One 4.35 s clip from 16 kHz, {} build: {:.1} ms (resampling {:.1}, MFCC {:.1}, network {:.1}).",
+                if stages.simd { "SIMD" } else { "scalar" },
+                stages.total(),
+                stages.resample,
+                stages.mfcc,
+                stages.network
+            ))),
         }
     }
 

@@ -18,7 +18,7 @@ use crate::audio_in::{FileRead, prepare_decoded, prepare_file};
 use crate::engine::{Engine, Preference, record};
 use crate::error::PageError;
 use crate::live::{LiveWindow, seconds};
-use crate::protocol::{self, Audio, Purpose, Reply, Request};
+use crate::protocol::{self, Audio, Purpose, Reply, Request, Stages};
 use crate::scope::pause;
 use crate::voice::{self, Personal};
 
@@ -84,7 +84,7 @@ struct Worker {
 impl Worker {
     async fn handle(self: Rc<Self>, request: Request, data: Vec<js_sys::ArrayBuffer>) {
         match request {
-            Request::Start { model, preference } => self.start(&model, preference).await,
+            Request::Start { model, preference, base } => self.start(&model, preference, &base).await,
             Request::Prepare { audio, purpose } => {
                 if let Some(prepared) = self.prepare(audio, purpose, data).await {
                     match purpose {
@@ -123,6 +123,7 @@ impl Worker {
                 None => post(&Reply::VoiceFailed(not_loaded().to_string())),
             },
             Request::Personalise { personal } => self.personalise(personal),
+            Request::Benchmark => self.benchmark().await,
         }
     }
 
@@ -134,7 +135,7 @@ impl Worker {
         self.running.borrow().clone()
     }
 
-    async fn start(&self, name: &str, preference: Preference) {
+    async fn start(&self, name: &str, preference: Preference, base: &str) {
         let Some(model) = shipped::named(name) else {
             return post(&Reply::StartFailed(format!("this page ships no model called {name}")));
         };
@@ -142,7 +143,7 @@ impl Worker {
             if model.record.is_none() {
                 post(&Reply::Starting(format!("Loading the {} model's weights…", model.name)));
             }
-            let record = record(model).await?;
+            let record = record(model, base).await?;
             Engine::start(model, record, preference, |stage| post(&Reply::Starting(stage.to_string()))).await
         };
         match started.await {
@@ -152,6 +153,7 @@ impl Worker {
                     backend: engine.backend,
                     note: engine.note.clone(),
                     sidecar_json: engine.sidecar().to_json(),
+                    simd: cfg!(target_feature = "simd128"),
                 };
                 *self.base.borrow_mut() = Some(engine.clone());
                 *self.running.borrow_mut() = Some(engine);
@@ -278,6 +280,38 @@ impl Worker {
         let reply = Reply::Running { sidecar_json: engine.sidecar().to_json() };
         *self.running.borrow_mut() = Some(engine);
         post(&reply);
+    }
+}
+
+impl Worker {
+    /// One 4.35 s clip from 16 kHz through the running engine, timed stage by stage.
+    async fn benchmark(&self) {
+        let Some(engine) = self.running() else { return };
+        let clip = timnet::audio::gliding_tone(4.35, 16_000);
+        let clock = || crate::scope::now().unwrap_or(0.0);
+        let mut runs = Vec::new();
+        for _ in 0..6 {
+            let start = clock();
+            let Ok(prepared) = prepare_samples(&clip, 1, 16_000) else { return };
+            let resampled = clock();
+            for window in engine.analyzer.windows(&prepared.samples) {
+                std::hint::black_box(engine.analyzer.front_end().placed(&window.samples, window.own));
+            }
+            let featured = clock();
+            if engine.analyzer.analyse(&prepared).await.is_err() {
+                return;
+            }
+            let (resample, mfcc) = (resampled - start, featured - resampled);
+            runs.push([resample, mfcc, (clock() - featured - mfcc).max(0.0)]);
+        }
+        // The first run warms caches (and compiles shaders on WebGPU).
+        let median = |stage: usize| {
+            let mut times: Vec<f64> = runs[1..].iter().map(|run| run[stage]).collect();
+            times.sort_by(f64::total_cmp);
+            times[times.len() / 2]
+        };
+        let simd = cfg!(target_feature = "simd128");
+        post(&Reply::Benchmark(Stages { simd, resample: median(0), mfcc: median(1), network: median(2) }));
     }
 }
 

@@ -15,7 +15,7 @@ mod common;
 async fn every_hostile_or_unusual_file_gets_a_sane_answer_in_the_page() {
     let engine = Engine::start(
         timnet::weights::shipped::DEFAULT,
-        record(timnet::weights::shipped::DEFAULT).await.expect("the record"),
+        record(timnet::weights::shipped::DEFAULT, "").await.expect("the record"),
         Preference::Cpu,
         |_| {},
     )

@@ -19,12 +19,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 /// 4.35 s of a gliding tone at 16 kHz, as examples/speed.rs uses natively.
 fn clip_16k() -> Vec<f32> {
-    (0..69_600)
-        .map(|i| {
-            let t = i as f32 / 16_000.0;
-            0.3 * (2.0 * std::f32::consts::PI * (180.0 + 40.0 * (3.0 * t).sin()) * t).sin()
-        })
-        .collect()
+    timnet::audio::gliding_tone(4.35, 16_000)
 }
 
 /// Median milliseconds of one analysis (resample + MFCC + forward + read-back) on `device`,

@@ -363,10 +363,53 @@ fn one_hour_of_speech() -> PathBuf {
     path
 }
 
+/// The engine worker's two builds, as the page names them, and the query that picks each (the
+/// SIMD one is the page's own choice in a browser with SIMD).
+const BUILDS: [(&str, &str); 2] = [("SIMD", ""), ("scalar", "&scalar")];
+
+/// The browser benchmark: one clip from 16 kHz through each build of the engine worker on the
+/// CPU, stage by stage, side by side in one run (printed beside the tests, with the target).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_browser_benchmark_times_both_builds_side_by_side() -> WebDriverResult<()> {
+    let visit = visit(&[]).await?;
+    let result = async {
+        let mut stages = Vec::new();
+        for (build, query) in BUILDS {
+            open_page(&visit, &format!("?cpu&bench{query}")).await?;
+            let line = wait_for_text(&visit.driver, "bench", "ms (", 120).await?;
+            println!("bench: {line}");
+            assert!(line.contains(&format!("{build} build")), "{line}");
+            // "… build: 31.2 ms (resampling 4.1, MFCC 3.0, network 24.1)."
+            let numbers: Vec<f64> = line
+                .split("build:")
+                .nth(1)
+                .unwrap_or_default()
+                .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .filter_map(|n| n.trim_end_matches('.').parse().ok())
+                .collect();
+            assert_eq!(numbers.len(), 4, "total and three stages in {line}");
+            stages.push(numbers);
+        }
+        let ratio = |i: usize| stages[0][i] / stages[1][i];
+        println!(
+            "bench: SIMD / scalar on one clip: {:.2} in all (resampling {:.2}, MFCC {:.2}, network {:.2}); SIMD {:.1} ms (target: at most 15 ms)",
+            ratio(0),
+            ratio(1),
+            ratio(2),
+            ratio(3),
+            stages[0][0]
+        );
+        Ok(())
+    }
+    .await;
+    visit.driver.clone().quit().await?;
+    result
+}
+
 /// The main thread's long tasks (the Long Tasks API: any task over 50 ms) while the page
 /// analyses a 20 s file and while it records 10 s from the microphone, on the CPU backend,
-/// after the page says it is ready: there are none, since the engine worker does the work.
-/// Printed beside the tests, with the live update rate.
+/// after the page says it is ready: there are none, since the engine worker does the work, with
+/// either of its builds. Printed beside the tests, with the live update rate.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_main_thread_never_blocks_during_a_file_or_a_recording() -> WebDriverResult<()> {
     let file = twenty_seconds_of_speech();
@@ -381,30 +424,36 @@ async fn the_main_thread_never_blocks_during_a_file_or_a_recording() -> WebDrive
              new PerformanceObserver((list) => { for (const e of list.getEntries()) \
                window.__longTasks.push([e.startTime, e.duration]); }).observe({ type: 'longtask', buffered: true });";
         driver.cdp().send_raw("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": observe })).await?;
-        open_page(&visit, "?cpu").await?;
+        let mut found = Vec::new();
+        for (build, query) in BUILDS {
+            open_page(&visit, &format!("?cpu{query}")).await?;
+            let backend = driver.find(By::Css("[data-testid=backend]")).await?.text().await?;
+            assert!(backend.contains(&format!("the {build} build")), "{backend}");
 
-        let since = now(driver).await?;
-        driver.find(By::Css("[data-testid=file-input]")).await?.send_keys(file.to_str().unwrap()).await?;
-        wait_for(driver, "[data-testid=top]", 300).await?;
-        let file_tasks = long_tasks_since(driver, since).await?;
+            let since = now(driver).await?;
+            driver.find(By::Css("[data-testid=file-input]")).await?.send_keys(file.to_str().unwrap()).await?;
+            wait_for(driver, "[data-testid=top]", 300).await?;
+            let file_tasks = long_tasks_since(driver, since).await?;
 
-        let since = now(driver).await?;
-        driver.find(By::Css("[data-testid=record]")).await?.click().await?;
-        tokio::time::sleep(Duration::from_secs(10)).await;
-        let rate = driver.find(By::Css("[data-testid=live-rate]")).await?.text().await?;
-        let live_tasks = long_tasks_since(driver, since).await?;
-        driver.find(By::Css("[data-testid=record]")).await?.click().await?;
+            let since = now(driver).await?;
+            driver.find(By::Css("[data-testid=record]")).await?.click().await?;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            let rate = driver.find(By::Css("[data-testid=live-rate]")).await?.text().await?;
+            let live_tasks = long_tasks_since(driver, since).await?;
+            driver.find(By::Css("[data-testid=record]")).await?.click().await?;
 
-        for (what, tasks) in [("analysing a 20 s file", &file_tasks), ("10 s of live recording", &live_tasks)] {
-            let longest = tasks.iter().copied().fold(0.0, f64::max);
-            println!(
-                "long tasks: main thread while {what} (CPU): {} over 50 ms, longest {longest:.0} ms, {:.0} ms in all (target: none)",
-                tasks.len(),
-                tasks.iter().fold(0.0, |all, t| all + t)
-            );
+            for (what, tasks) in [("analysing a 20 s file", &file_tasks), ("10 s of live recording", &live_tasks)] {
+                let longest = tasks.iter().copied().fold(0.0, f64::max);
+                println!(
+                    "long tasks: main thread while {what} (CPU, {build} build): {} over 50 ms, longest {longest:.0} ms, {:.0} ms in all (target: none)",
+                    tasks.len(),
+                    tasks.iter().fold(0.0, |all, t| all + t)
+                );
+            }
+            println!("long tasks: live updates during the recording ({build} build): {rate} (target: at least 20)");
+            assert!(!rate.starts_with("0.0"), "the live view was updated: {rate}");
+            found.push((build, file_tasks, live_tasks));
         }
-        println!("long tasks: live updates during the recording: {rate} (target: at least 20)");
-        assert!(!rate.starts_with("0.0"), "the live view was updated: {rate}");
         // The observer sees a task of 120 ms made on purpose, so that none above means none.
         let since = now(driver).await?;
         let busy = "setTimeout(() => { const t = performance.now(); while (performance.now() - t < 120) {} }, 0);";
@@ -412,8 +461,10 @@ async fn the_main_thread_never_blocks_during_a_file_or_a_recording() -> WebDrive
         tokio::time::sleep(Duration::from_millis(500)).await;
         let made = long_tasks_since(driver, since).await?;
         assert!(made.iter().any(|&d| d >= 100.0), "the Long Tasks API missed a 120 ms task: {made:?}");
-        assert!(file_tasks.is_empty(), "long tasks while analysing a file: {file_tasks:?}");
-        assert!(live_tasks.is_empty(), "long tasks while recording: {live_tasks:?}");
+        for (build, file_tasks, live_tasks) in found {
+            assert!(file_tasks.is_empty(), "{build} build: long tasks while analysing a file: {file_tasks:?}");
+            assert!(live_tasks.is_empty(), "{build} build: long tasks while recording: {live_tasks:?}");
+        }
         Ok(())
     }
     .await;

@@ -6,7 +6,7 @@ use super::charts::{Probabilities, Timeline};
 use super::detail::Detail;
 use super::input::{DropZone, RecordButton};
 use super::teach::TeachPanel;
-use crate::client::EngineWorker;
+use crate::client::{Build, EngineWorker};
 use crate::engine::Preference;
 use crate::error::PageError;
 use crate::protocol::Request;
@@ -32,8 +32,9 @@ pub fn App() -> impl IntoView {
         live: Live::new(),
         alert: Alert::new(),
         voice: Voice::new(),
+        benchmark: query.contains("bench"),
     };
-    let Page { engine, model, results, live, alert, voice } = page;
+    let Page { engine, model, results, live, alert, voice, .. } = page;
     provide_context(engine);
     provide_context(model);
     provide_context(results);
@@ -48,14 +49,19 @@ pub fn App() -> impl IntoView {
             model.status.set(error.to_string());
         }
     };
-    if let Err(error) = engine.start(move |reply, data| page.receive(reply, data), broken) {
+    let build = Build::pick(&query);
+    if let Err(error) = engine.start(build, move |reply, data| page.receive(reply, data), broken) {
         broken(error);
     }
+    // The worker fetches other models' records from the page's own address (its own is another
+    // folder's for the SIMD build).
+    let base =
+        web_sys::window().and_then(|w| w.document()).and_then(|d| d.base_uri().ok().flatten()).unwrap_or_default();
     // (Re)start the engine whenever the model changes; entries analysed before keep their answers.
     Effect::new(move |_| {
         let picked = model.picked.get();
         model.ready.set(false);
-        engine.send(&Request::Start { model: picked.to_string(), preference }, Vec::new());
+        engine.send(&Request::Start { model: picked.to_string(), preference, base: base.clone() }, Vec::new());
     });
     // Whether the page's files are kept for visits without a network, in words: once, after
     // the first model has loaded (its files are then in the list).
@@ -64,7 +70,7 @@ pub fn App() -> impl IntoView {
         if model.ready.get() && offline.get_untracked().is_empty() {
             offline.set("Saving the page for offline use…".into());
             spawn_local(async move {
-                offline.set(match crate::offline::make_available_offline().await {
+                offline.set(match crate::offline::make_available_offline(build).await {
                     Ok(n) => format!("Saved on this device ({n} files): the page works offline from now on."),
                     Err(e) => format!("The page could not be saved for offline use: {e}"),
                 });
@@ -85,10 +91,11 @@ pub fn App() -> impl IntoView {
         <section class="status" aria-live="polite">
             <p data-testid="status">{move || model.status.get()}</p>
             <p data-testid="backend">
-                {move || model.backend.get().map(|b| format!("Running on {b}.")).unwrap_or_default()}
+                {move || model.backend.get().map(|b| format!("Running on {b}, {}.", model.build.get())).unwrap_or_default()}
                 " "
                 {move || model.note.get().unwrap_or_default()}
             </p>
+            {move || model.bench.get().map(|b| view! { <p class="hint" data-testid="bench">{b}</p> })}
             <ModelPicker/>
             <p class="weights" data-testid="weights">{move || model.weights()}</p>
             {move || alert.0.get().map(|e| view! { <p class="error" role="alert" data-testid="error">{e}</p> })}

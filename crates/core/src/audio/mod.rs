@@ -48,6 +48,17 @@ pub(crate) const SILENCE_PEAK: f32 = 1e-3;
 /// Below this many seconds an answer is flagged as doubtful: there is little speech to hear.
 pub const SHORT_CLIP_SECONDS: f32 = 0.5;
 
+/// A voice-like test signal for benchmarks: `seconds` of a tone gliding around 180 Hz at `rate`
+/// (the browser benchmarks time one 4.35 s clip of it from 16 kHz).
+pub fn gliding_tone(seconds: f32, rate: u32) -> Vec<f32> {
+    (0..(seconds * rate as f32).round() as usize)
+        .map(|i| {
+            let t = i as f32 / rate as f32;
+            0.3 * (2.0 * std::f32::consts::PI * (180.0 + 40.0 * (3.0 * t).sin()) * t).sin()
+        })
+        .collect()
+}
+
 /// Average interleaved channels into one (librosa's `to_mono`).
 pub fn to_mono(interleaved: &[f32], channels: usize) -> Vec<f32> {
     if channels <= 1 {
