@@ -27,7 +27,7 @@ wasm_tests() {
     "$CHROMIUM" "$flags" | tee crates/core/webdriver.json > crates/app/webdriver.json
   trap 'rm -f crates/core/webdriver.json crates/app/webdriver.json' RETURN
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner WASM_BINDGEN_TEST_TIMEOUT=900 \
-    cargo test --target wasm32-unknown-unknown -p timnet -p timnet-app --no-default-features --features timnet/wgpu --tests -- --nocapture 2>&1 | tee "$log"
+    cargo test --target wasm32-unknown-unknown -p timnet -p timnet-app --no-default-features --features timnet/wgpu,timnet-app/engine --tests -- --nocapture 2>&1 | tee "$log"
 }
 
 step "wasm32 tests in headless Chromium with WebGPU (--enable-unsafe-webgpu: SwiftShader's adapter)"

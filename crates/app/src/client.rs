@@ -102,7 +102,10 @@ impl EngineWorker {
     /// after).
     pub fn send(&self, request: &Request, data: Vec<js_sys::ArrayBuffer>) {
         let Some(running) = self.0.get_value() else { return };
-        let (message, transfer) = protocol::pack(request, data);
+        let (message, transfer) = match protocol::pack(request, data) {
+            Ok(packed) => packed,
+            Err(e) => return web_sys::console::error_1(&format!("a request could not be sent: {e}").into()),
+        };
         match running.waiting.borrow_mut().as_mut() {
             Some(waiting) => waiting.push((message, transfer)),
             None => running.post(&message, &transfer),
@@ -130,5 +133,23 @@ impl Running {
 impl Default for EngineWorker {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+
+    /// Chromium has SIMD: the probe validates, and only `?scalar` asks for the other build.
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn the_simd_build_is_picked_where_the_probe_validates_unless_scalar_is_asked_for() {
+        assert_eq!(Build::pick("?cpu"), Build::Simd);
+        assert_eq!(Build::pick("?cpu&scalar"), Build::Scalar);
+        assert_eq!(Build::Simd.files()[0], "simd/timnet-worker_loader.js");
+        assert_eq!(Build::Scalar.files()[2], "timnet-worker_bg.wasm");
+        // One byte off (the vector type's code made i32's), the probe is no longer SIMD.
+        let mut scalar = SIMD_PROBE;
+        scalar[13] = 0x7f;
+        assert!(!js_sys::WebAssembly::validate(&js_sys::Uint8Array::from(&scalar[..])).unwrap());
     }
 }

@@ -3,10 +3,8 @@
 //! itself. A failure on the GPU path falls back to the CPU with a note.
 
 use std::cell::RefCell;
-use std::fmt;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use timnet::analysis::Analyzer;
 use timnet::burn::prelude::Device;
 use timnet::weights::shipped::{Shipped, served_record_path};
@@ -15,33 +13,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::error::PageError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Backend {
-    WebGpu,
-    Cpu,
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::WebGpu => "WebGPU",
-            Backend::Cpu => "CPU (WebAssembly)",
-        })
-    }
-}
-
-/// Which device the page asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Preference {
-    /// WebGPU when the browser offers an adapter that is faster here than the CPU: a software
-    /// adapter (SwiftShader, on machines without a GPU) can be 80 times slower.
-    Auto,
-    /// WebGPU whenever the browser offers an adapter (`?gpu`: for comparison and tests).
-    Gpu,
-    /// The CPU backend (`?cpu`).
-    Cpu,
-}
+pub use crate::protocol::{Backend, Preference};
 
 pub struct Engine {
     /// The shipped model it was started with (an adapted model keeps its base's).

@@ -2,8 +2,9 @@
 //! in the browser by the same Rust code as the CLI (decoder, resampler, MFCC, model).
 //!
 //! Two programs share this crate, as candle's wasm examples split theirs: the page (bin
-//! `timnet-app`), which only draws, and the engine worker (bin `timnet-worker`), a Web Worker
-//! that does everything heavy, so that the page never blocks. They talk in the typed messages of
+//! `timnet-app`, built without default features), which only draws, and the engine worker (bin
+//! `timnet-worker`, the `engine` feature), a Web Worker that does everything heavy, so that the
+//! page never blocks. They talk in the typed messages of
 //! [`protocol`], through [`client`] on the page's side and [`worker`] on the engine's.
 //!
 //! In the worker: [`engine`] picks the device (WebGPU when the browser has an adapter, else
@@ -17,8 +18,12 @@ pub mod audio_in;
 pub mod client;
 pub mod components;
 pub mod draw;
+// The engine's side, behind the `engine` feature: the page's own build leaves it (and with it
+// the WebGPU backend's code) out.
+#[cfg(feature = "engine")]
 pub mod engine;
 pub mod error;
+#[cfg(feature = "engine")]
 pub mod live;
 pub mod offline;
 pub mod playback;
@@ -26,6 +31,7 @@ pub mod protocol;
 pub mod scope;
 pub mod state;
 pub mod voice;
+#[cfg(feature = "engine")]
 pub mod worker;
 
 #[cfg(all(test, target_arch = "wasm32"))]

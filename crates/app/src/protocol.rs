@@ -6,12 +6,13 @@
 //! they agree on the shapes; the version tells a page and a worker of different builds apart
 //! (a cached worker beside a new page, say) before either misreads the other.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use timnet::adapt::Take;
 use timnet::analysis::{Analysis, ClipInspection};
 use wasm_bindgen::prelude::*;
 
-use crate::engine::{Backend, Preference};
 use crate::voice::Personal;
 
 /// Raised whenever a message changes shape.
@@ -156,6 +157,34 @@ impl Stages {
     }
 }
 
+/// Where the engine runs the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Backend {
+    WebGpu,
+    Cpu,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::WebGpu => "WebGPU",
+            Backend::Cpu => "CPU (WebAssembly)",
+        })
+    }
+}
+
+/// Which device the page asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Preference {
+    /// WebGPU when the browser offers an adapter that is faster here than the CPU: a software
+    /// adapter (SwiftShader, on machines without a GPU) can be 80 times slower.
+    Auto,
+    /// WebGPU whenever the browser offers an adapter (`?gpu`: for comparison and tests).
+    Gpu,
+    /// The CPU backend (`?cpu`).
+    Cpu,
+}
+
 /// One message on the wire: the version, and a request or a reply.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Envelope<T> {
@@ -174,8 +203,9 @@ pub enum ProtocolError {
 
 /// A message as posted: `{ body: Uint8Array, data: [ArrayBuffer…] }`, and the list of what it
 /// transfers.
-pub fn pack<T: Serialize>(body: &T, data: Vec<js_sys::ArrayBuffer>) -> (JsValue, js_sys::Array) {
-    let bytes = postcard::to_allocvec(&Envelope { version: VERSION, body }).expect("a message serialises");
+pub fn pack<T: Serialize>(body: &T, data: Vec<js_sys::ArrayBuffer>) -> Result<(JsValue, js_sys::Array), ProtocolError> {
+    let bytes = postcard::to_allocvec(&Envelope { version: VERSION, body })
+        .map_err(|e| ProtocolError::Malformed(e.to_string()))?;
     let body = js_sys::Uint8Array::from(&bytes[..]);
     let transfer = js_sys::Array::of1(&body.buffer());
     let arrays = js_sys::Array::new();
@@ -186,7 +216,7 @@ pub fn pack<T: Serialize>(body: &T, data: Vec<js_sys::ArrayBuffer>) -> (JsValue,
     let message = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&message, &"body".into(), &body);
     let _ = js_sys::Reflect::set(&message, &"data".into(), &arrays);
-    (message.into(), transfer)
+    Ok((message.into(), transfer))
 }
 
 /// A posted message's body and the arrays beside it.

@@ -16,10 +16,9 @@ use timnet::weights::Sidecar;
 
 use crate::audio_in::browser_decode;
 use crate::client::EngineWorker;
-use crate::engine::Backend;
 use crate::error::PageError;
 use crate::playback::buffer_url;
-use crate::protocol::{Audio, Purpose, Reply, Request};
+use crate::protocol::{Audio, Backend, Purpose, Reply, Request};
 use crate::voice::{self, Personal};
 
 /// The model the engine runs, as the page knows it: its sidecar (labels, clip length) and

@@ -8,12 +8,8 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use timnet::adapt::{Settings, Take, adapt_head, leave_one_out, personalised};
-use timnet::analysis::Analyzer;
-use timnet::burn::prelude::Device;
-use timnet::weights::{Precision, Sidecar, Weights, shipped};
+use timnet::weights::{Sidecar, shipped};
 
-use crate::engine::Engine;
 use crate::error::PageError;
 
 /// A model adapted to the person: its files as `timnet adapt` writes them.
@@ -57,13 +53,6 @@ impl Personal {
         Ok(sidecar)
     }
 
-    /// The adapted weights on `engine`'s device, checked against the model it runs.
-    pub fn engine(&self, engine: &Engine) -> Result<Engine, PageError> {
-        self.check(engine.sidecar(), engine.model.name)?;
-        let weights = Weights::from_bytes(&self.sidecar_json, &self.record, engine.analyzer.device())?;
-        Ok(engine.with_weights(weights))
-    }
-
     /// "adapted on 10 takes (angry 2, fear 2, ...)".
     pub fn describe(&self) -> String {
         match self.sidecar().ok().and_then(|s| s.personalised) {
@@ -76,19 +65,44 @@ impl Personal {
     }
 }
 
-/// Adapt `engine`'s model to `takes` with the default settings. The adapted copy is made on
-/// the CPU from the model's record (a GPU's weights cannot be read back synchronously), so it
-/// is the same copy whichever backend runs it.
-pub async fn adapt(engine: &Engine, takes: &[Take]) -> Result<Outcome, PageError> {
-    let settings = Settings::default();
-    let device = Device::flex();
-    let base = Analyzer::new(Weights::from_bytes(engine.model.sidecar, &engine.record, &device)?, device);
-    let start = base.head().await?;
-    let head = adapt_head(&start, takes, &settings);
-    let (before, after) = leave_one_out(&start, takes, &settings);
-    let adapted = personalised(base.weights(), &head, takes, &settings)?;
-    let (json, record) = adapted.to_bytes(Precision::Full)?;
-    Ok(Outcome { personal: Personal { sidecar_json: json.into(), record: record.into() }, before, after })
+#[cfg(feature = "engine")]
+pub use adapting::adapt;
+
+/// The engine's side (in its worker): adapting, and running an adapted model.
+#[cfg(feature = "engine")]
+mod adapting {
+    use timnet::adapt::{Settings, Take, adapt_head, leave_one_out, personalised};
+    use timnet::analysis::Analyzer;
+    use timnet::burn::prelude::Device;
+    use timnet::weights::{Precision, Weights};
+
+    use super::{Outcome, Personal};
+    use crate::engine::Engine;
+    use crate::error::PageError;
+
+    impl Personal {
+        /// The adapted weights on `engine`'s device, checked against the model it runs.
+        pub fn engine(&self, engine: &Engine) -> Result<Engine, PageError> {
+            self.check(engine.sidecar(), engine.model.name)?;
+            let weights = Weights::from_bytes(&self.sidecar_json, &self.record, engine.analyzer.device())?;
+            Ok(engine.with_weights(weights))
+        }
+    }
+
+    /// Adapt `engine`'s model to `takes` with the default settings. The adapted copy is made
+    /// on the CPU from the model's record (a GPU's weights cannot be read back synchronously),
+    /// so it is the same copy whichever backend runs it.
+    pub async fn adapt(engine: &Engine, takes: &[Take]) -> Result<Outcome, PageError> {
+        let settings = Settings::default();
+        let device = Device::flex();
+        let base = Analyzer::new(Weights::from_bytes(engine.model.sidecar, &engine.record, &device)?, device);
+        let start = base.head().await?;
+        let head = adapt_head(&start, takes, &settings);
+        let (before, after) = leave_one_out(&start, takes, &settings);
+        let adapted = personalised(base.weights(), &head, takes, &settings)?;
+        let (json, record) = adapted.to_bytes(Precision::Full)?;
+        Ok(Outcome { personal: Personal { sidecar_json: json.into(), record: record.into() }, before, after })
+    }
 }
 
 /// The browser's storage of the adapted model: its two files, and whether it is switched on.

@@ -45,8 +45,10 @@ fn scope() -> DedicatedWorkerGlobalScope {
 
 /// Send the page a reply, with arrays it takes over.
 fn post_with(reply: &Reply, data: Vec<js_sys::ArrayBuffer>) {
-    let (message, transfer) = protocol::pack(reply, data);
-    if let Err(e) = scope().post_message_with_transfer(&message, &transfer) {
+    let sent = protocol::pack(reply, data)
+        .map_err(|e| JsValue::from(e.to_string()))
+        .and_then(|(message, transfer)| scope().post_message_with_transfer(&message, &transfer));
+    if let Err(e) = sent {
         web_sys::console::error_2(&"the engine could not answer the page".into(), &e);
     }
 }

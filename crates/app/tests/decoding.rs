@@ -1,7 +1,7 @@
 //! The page's decoding path (wasm32 only) against the same table of broken, hostile and unusual
 //! files as the CLI (timnet-testkit's hostile.rs): each is refused with a message the page shows, or
 //! analysed, with the note the CLI gives.
-#![cfg(target_arch = "wasm32")]
+#![cfg(all(target_arch = "wasm32", feature = "engine"))]
 
 use timnet_app::engine::{Engine, Preference, record};
 use timnet_testkit::hostile::{self, Case, Expect};

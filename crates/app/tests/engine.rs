@@ -2,7 +2,7 @@
 //! when the browser offers an adapter; left to itself it times the two and says why it chose;
 //! without an adapter it falls back to the CPU by itself. Either way it analyses a file with the
 //! shipped weights through the same decoder, resampler and MFCC as the CLI.
-#![cfg(target_arch = "wasm32")]
+#![cfg(all(target_arch = "wasm32", feature = "engine"))]
 
 use timnet::audio::AudioError;
 use timnet::weights::shipped;

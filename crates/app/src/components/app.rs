@@ -7,9 +7,8 @@ use super::detail::Detail;
 use super::input::{DropZone, RecordButton};
 use super::teach::TeachPanel;
 use crate::client::{Build, EngineWorker};
-use crate::engine::Preference;
 use crate::error::PageError;
-use crate::protocol::Request;
+use crate::protocol::{Preference, Request};
 use crate::state::{Alert, Entry, EntryState, Live, Model, Page, Progress, Results, Voice};
 
 #[component]
