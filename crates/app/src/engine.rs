@@ -91,7 +91,7 @@ impl Engine {
 /// page's own origin (`models/NAME/model.bpk` from `base`, the page's address, copied there by
 /// the build) and checked against the SHA-256 its compiled-in sidecar names when it is loaded.
 pub async fn record(model: &'static Shipped, base: &str) -> Result<Arc<[u8]>, PageError> {
-    if let Some(bytes) = model.record {
+    if let Some(bytes) = timnet::weights::shipped::record(model) {
         return Ok(bytes.into());
     }
     let path = web_sys::Url::new_with_base(&served_record_path(model), base)

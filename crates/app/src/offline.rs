@@ -39,7 +39,7 @@ fn on_demand(build: Build) -> Vec<String> {
     let mut files: Vec<String> =
         ["capture-worklet.js", "manifest.webmanifest", "icon.svg"].iter().map(|f| f.to_string()).collect();
     files.extend(build.files());
-    files.extend(shipped::ALL.iter().filter(|m| m.record.is_none()).map(shipped::served_record_path));
+    files.extend(shipped::ALL.iter().filter(|m| !m.embedded).map(shipped::served_record_path));
     files
 }
 

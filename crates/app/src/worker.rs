@@ -142,7 +142,7 @@ impl Worker {
             return post(&Reply::StartFailed(format!("this page ships no model called {name}")));
         };
         let started = async {
-            if model.record.is_none() {
+            if !model.embedded {
                 post(&Reply::Starting(format!("Loading the {} model's weights…", model.name)));
             }
             let record = record(model, base).await?;

@@ -27,10 +27,22 @@ pub mod shipped {
         /// What it was trained on, in a few words.
         pub summary: &'static str,
         pub sidecar: &'static str,
-        /// The record's bytes where they are compiled in; `None` where only the sidecar is (the
-        /// page, which embeds the default alone to stay small and fetches the others from its
-        /// own origin, checked against the sidecar's SHA-256).
-        pub record: Option<&'static [u8]>,
+        /// Whether its record is compiled in ([`record`]); where it is not, only the sidecar is
+        /// (the page embeds the default alone to stay small and fetches the others from its own
+        /// origin, checked against the sidecar's SHA-256).
+        pub embedded: bool,
+    }
+
+    /// A shipped model's record, where it is compiled in. Apart from the list, so that a
+    /// program that only lists the models (the page, beside its engine worker) carries no
+    /// record's bytes.
+    pub fn record(model: &Shipped) -> Option<&'static [u8]> {
+        match model.name {
+            "mix" => Some(include_bytes!("../../../model-weights/mix/model.bpk")),
+            #[cfg(feature = "all-models")]
+            "emodb" => Some(include_bytes!("../../../model-weights/emodb/model.bpk")),
+            _ => None,
+        }
     }
 
     /// The file a shipped record is served as, beside the page: `models/NAME/model.bpk`.
@@ -44,12 +56,8 @@ pub mod shipped {
         dir: "model-weights/emodb",
         summary: "EmoDB (10 German actors, 7 emotions): the paper's model",
         sidecar: include_str!("../../../model-weights/emodb/model.json"),
-        record: EMODB_RECORD,
+        embedded: cfg!(feature = "all-models"),
     };
-    #[cfg(feature = "all-models")]
-    const EMODB_RECORD: Option<&[u8]> = Some(include_bytes!("../../../model-weights/emodb/model.bpk"));
-    #[cfg(not(feature = "all-models"))]
-    const EMODB_RECORD: Option<&[u8]> = None;
 
     /// The default: six corpora in six languages, five emotions, for voices it has not heard.
     pub const MIX: Shipped = Shipped {
@@ -57,7 +65,7 @@ pub mod shipped {
         dir: "model-weights/mix",
         summary: "six corpora, six languages (German, Mandarin, English, Polish, Amharic), 5 emotions",
         sidecar: include_str!("../../../model-weights/mix/model.json"),
-        record: Some(include_bytes!("../../../model-weights/mix/model.bpk")),
+        embedded: true,
     };
 
     /// Every shipped model, the default first.
@@ -245,7 +253,7 @@ impl Weights {
 
     /// One of the shipped models.
     pub fn from_shipped(model: &shipped::Shipped, device: &Device) -> Result<Self, WeightsError> {
-        let record = model.record.ok_or(WeightsError::NotEmbedded(model.name, model.dir))?;
+        let record = shipped::record(model).ok_or(WeightsError::NotEmbedded(model.name, model.dir))?;
         Self::from_bytes(model.sidecar, record, device)
     }
 

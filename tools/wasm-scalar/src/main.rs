@@ -2,7 +2,8 @@
 //!
 //! gemm (the matrix kernels of burn's CPU backend) compiles its simd128 microkernels into every
 //! wasm32 build and runs them only when told to at run time, which the scalar build never does.
-//! A browser without SIMD still refuses the whole module because of them. This replaces the
+//! A browser without SIMD still refuses the whole module because of them (in a dev build: the
+//! release build's LTO drops them, and this checks that it did). This replaces the
 //! body of each function that uses SIMD with `unreachable` (never reached: nothing picks them),
 //! drops `simd128` from the module's target features, and checks that the result validates with
 //! SIMD off, so that a build that would not load fails here instead.
