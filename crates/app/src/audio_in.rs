@@ -21,7 +21,7 @@ use web_sys::{
 use crate::client::EngineWorker;
 use crate::error::{Microphone, PageError};
 use crate::protocol::Request;
-use crate::scope::pause;
+use crate::scope::yield_now;
 
 /// The rate the browser decodes at when our decoder cannot read a file.
 const BROWSER_DECODE_RATE: f32 = 48_000.0;
@@ -50,7 +50,7 @@ pub enum FileRead {
 pub async fn prepare_file(bytes: &[u8]) -> Result<FileRead, PageError> {
     // In stretches, reading messages between them: a long file's preparation does not hold up
     // a live recording's updates.
-    match prepare_with(bytes, || pause(0)).await {
+    match prepare_with(bytes, yield_now).await {
         Ok(prepared) => Ok(FileRead::Prepared(prepared)),
         Err(AudioError::Unsupported(what)) => Ok(FileRead::ForTheBrowser(AudioError::Unsupported(what))),
         Err(AudioError::NotAudio(_)) => {

@@ -1,5 +1,5 @@
-//! What the page and its engine worker both have (a window's global scope or a worker's): the
-//! timer, `fetch`, the clock and `navigator`, reached through the global object so that the
+//! What the page and its engine worker both have (a window's global scope or a worker's): a
+//! yield, `fetch`, the clock and `navigator`, reached through the global object so that the
 //! same code runs on either side.
 
 use wasm_bindgen::prelude::*;
@@ -13,11 +13,20 @@ extern "C" {
     fn fetch_str(input: &str) -> js_sys::Promise;
 }
 
-/// Wait `ms` milliseconds (the browser's timer): long work lets the page draw meanwhile, and
-/// the worker read the messages that came.
-pub async fn pause(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        set_timeout(&resolve, ms);
+/// Let the messages that came be read, then go on: long work in the engine worker yields here.
+/// A message to itself, not a 0 ms timer, which browsers hold back to 4 ms once timers nest (a
+/// second or more over an hour-long file's stretches and passes).
+pub async fn yield_now() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| match web_sys::MessageChannel::new() {
+        Ok(channel) => {
+            channel.port1().set_onmessage(Some(&resolve));
+            if channel.port2().post_message(&JsValue::NULL).is_err() {
+                set_timeout(&resolve, 0);
+            }
+        }
+        Err(_) => {
+            set_timeout(&resolve, 0);
+        }
     });
     let _ = JsFuture::from(promise).await;
 }

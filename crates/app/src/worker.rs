@@ -19,7 +19,7 @@ use crate::engine::{Engine, Preference, record};
 use crate::error::PageError;
 use crate::live::{LiveWindow, seconds};
 use crate::protocol::{self, Audio, Purpose, Reply, Request, Stages};
-use crate::scope::pause;
+use crate::scope::yield_now;
 use crate::voice::{self, Personal};
 
 /// Start answering the page's messages (the worker binary's `main`).
@@ -207,7 +207,7 @@ impl Worker {
         let total = seconds(prepared.samples.len(), MODEL_RATE);
         let progress = move |done: usize| {
             post(&Reply::Progress { entry, done: seconds(done, MODEL_RATE), total });
-            pause(0)
+            yield_now()
         };
         match engine.analyzer.analyse_with(&prepared, progress).await {
             Ok(analysis) => {
@@ -244,7 +244,7 @@ impl Worker {
     /// Analyse a live recording's newest window.
     async fn follow(&self, recording: u32) {
         // Chunks that came meanwhile are read first, so that the window is the newest.
-        pause(0).await;
+        yield_now().await;
         let newest = self.running().and_then(|engine| {
             let clip = engine.sidecar().clip_samples;
             let mut recordings = self.recordings.borrow_mut();
