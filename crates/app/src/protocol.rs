@@ -242,11 +242,6 @@ fn version(bytes: &[u8]) -> Result<u32, ProtocolError> {
     Ok(version)
 }
 
-/// Samples as an `ArrayBuffer` to transfer.
-pub fn samples_buffer(samples: &[f32]) -> js_sys::ArrayBuffer {
-    js_sys::Float32Array::from(samples).buffer()
-}
-
 /// Bytes as an `ArrayBuffer` to transfer.
 pub fn bytes_buffer(bytes: &[u8]) -> js_sys::ArrayBuffer {
     js_sys::Uint8Array::from(bytes).buffer()

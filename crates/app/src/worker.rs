@@ -101,10 +101,15 @@ impl Worker {
                 self.recordings.borrow_mut().insert(recording, started);
             }
             Request::RecordingChunk { recording } => {
-                let chunk: Vec<f32> = data.iter().flat_map(|b| js_sys::Float32Array::new(b).to_vec()).collect();
                 let follow = match self.recordings.borrow_mut().get_mut(&recording) {
                     Some(r) => {
-                        r.samples.extend(chunk);
+                        // Copied once, from the handed-over buffer straight onto the recording.
+                        for buffer in &data {
+                            let chunk = js_sys::Float32Array::new(buffer);
+                            let at = r.samples.len();
+                            r.samples.resize(at + chunk.length() as usize, 0.0);
+                            chunk.copy_to(&mut r.samples[at..]);
+                        }
                         let follow = r.is_live && !r.busy;
                         r.busy |= follow;
                         follow

@@ -3,7 +3,7 @@
 //! analysed, with the note the CLI gives.
 #![cfg(all(target_arch = "wasm32", feature = "engine"))]
 
-use timnet_app::engine::{Engine, Preference, record};
+use timnet_app::engine::Preference;
 use timnet_testkit::hostile::{self, Case, Expect};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -13,14 +13,7 @@ mod common;
 
 #[wasm_bindgen_test]
 async fn every_hostile_or_unusual_file_gets_a_sane_answer_in_the_page() {
-    let engine = Engine::start(
-        timnet::weights::shipped::DEFAULT,
-        record(timnet::weights::shipped::DEFAULT, "").await.expect("the record"),
-        Preference::Cpu,
-        |_| {},
-    )
-    .await
-    .expect("the engine starts");
+    let engine = common::started(timnet::weights::shipped::DEFAULT, Preference::Cpu).await;
     for Case { name, bytes, expect } in hostile::cases() {
         let prepared = common::prepared(&bytes).await;
         match expect {

@@ -6,7 +6,7 @@
 
 use timnet::audio::AudioError;
 use timnet::weights::shipped;
-use timnet_app::engine::{Backend, Engine, Preference, record, webgpu_adapter};
+use timnet_app::engine::{Backend, Preference, webgpu_adapter};
 use timnet_app::error::PageError;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -20,10 +20,7 @@ const EMODB_HAPPY: &[u8] = timnet_testkit::fixture_bytes!("corpus/emodb_03a01Fa.
 #[wasm_bindgen_test]
 async fn engine_runs_webgpu_when_asked_and_offered_and_analyses_a_file() {
     let adapter = webgpu_adapter().await.is_ok();
-    let engine =
-        Engine::start(&shipped::EMODB, record(&shipped::EMODB, "").await.expect("the record"), Preference::Gpu, |_| {})
-            .await
-            .expect("the engine starts");
+    let engine = common::started(&shipped::EMODB, Preference::Gpu).await;
     console_log!("app: backend {} (adapter offered: {adapter}; note: {:?})", engine.backend, engine.note);
     if adapter {
         assert_eq!(engine.backend, Backend::WebGpu, "{:?}", engine.note);
@@ -50,14 +47,7 @@ async fn engine_runs_webgpu_when_asked_and_offered_and_analyses_a_file() {
 #[wasm_bindgen_test]
 async fn left_to_itself_the_engine_runs_the_faster_backend_and_says_why() {
     let adapter = webgpu_adapter().await.is_ok();
-    let engine = Engine::start(
-        shipped::DEFAULT,
-        record(shipped::DEFAULT, "").await.expect("the record"),
-        Preference::Auto,
-        |_| {},
-    )
-    .await
-    .expect("the engine starts");
+    let engine = common::started(shipped::DEFAULT, Preference::Auto).await;
     let note = engine.note.clone().unwrap_or_default();
     console_log!("app: auto picked {} ({note})", engine.backend);
     if adapter {
@@ -71,14 +61,7 @@ async fn left_to_itself_the_engine_runs_the_faster_backend_and_says_why() {
 
 #[wasm_bindgen_test]
 async fn the_cpu_path_works_when_webgpu_is_not_wanted() {
-    let engine = Engine::start(
-        shipped::DEFAULT,
-        record(shipped::DEFAULT, "").await.expect("the record"),
-        Preference::Cpu,
-        |_| {},
-    )
-    .await
-    .expect("the engine starts");
+    let engine = common::started(shipped::DEFAULT, Preference::Cpu).await;
     assert_eq!(engine.backend, Backend::Cpu);
 }
 
@@ -98,14 +81,7 @@ async fn files_the_decoder_cannot_read_get_a_message() {
 #[wasm_bindgen_test]
 async fn the_default_models_band_limit_and_normalisation_are_the_same_as_in_training() {
     for preference in [Preference::Cpu, Preference::Auto] {
-        let engine = Engine::start(
-            shipped::DEFAULT,
-            record(shipped::DEFAULT, "").await.expect("the record"),
-            preference,
-            |_| {},
-        )
-        .await
-        .expect("the engine starts");
+        let engine = common::started(shipped::DEFAULT, preference).await;
         let sidecar = engine.sidecar().clone();
         assert_eq!(sidecar.features.fmax, Some(8000.0));
         assert_eq!(sidecar.normalisation, timnet::features::Normalisation::PerUtterance);
