@@ -343,17 +343,43 @@ impl Analyzer {
         block_on(scoring.finish(self, tail.notes))
     }
 
+    /// One whole clip whose features were made already, as a live recording's newest clip is
+    /// by a [`crate::features::FeatureStream`] with this analyzer's front end: the
+    /// probabilities and speech verdict that [`Analyzer::analyse`] gives for the same samples
+    /// (at the model rate, within full scale), without the preparation's notes. Features of
+    /// another shape are not this model's: then the samples are analysed afresh.
+    pub async fn analyse_clip(&self, clip: &[f32], features: Features) -> Result<Analysis, AnalysisError> {
+        let config = self.front_end.mfcc.config();
+        let shape = (clip.len(), features.frames, features.coeffs);
+        if shape != (self.weights.sidecar.clip_samples, self.weights.sidecar.clip_frames(), config.n_mfcc) {
+            let mut scoring = Scoring::new(self);
+            scoring.push(self, clip).await?;
+            return scoring.finish(self, Vec::new()).await;
+        }
+        let mut frames = Frames::new();
+        frames.push(clip);
+        frames.finish();
+        let probabilities = self.probabilities(std::slice::from_ref(&features)).await?.pop().unwrap_or_default();
+        let scored = vec![Scored { start: 0, own: clip.len(), probabilities }];
+        Ok(self.summary(scored, &frames, clip.len(), Vec::new()))
+    }
+
     /// Each window's class probabilities, one forward pass for them all.
     async fn score(&self, batch: &[Window]) -> Result<Vec<Scored>, AnalysisError> {
         let features: Vec<Features> = batch.iter().map(|w| self.front_end.placed(&w.samples, w.own.clone())).collect();
-        let logits = self.weights.model.forward(self.batch(&features));
-        let logits = read(logits.into_data_async().await)?;
-        let classes = self.weights.sidecar.labels.len();
+        let probabilities = self.probabilities(&features).await?;
         Ok(batch
             .iter()
-            .zip(logits.chunks_exact(classes))
-            .map(|(w, row)| Scored { start: w.start, own: w.own.len(), probabilities: softmax(row) })
+            .zip(probabilities)
+            .map(|(w, probabilities)| Scored { start: w.start, own: w.own.len(), probabilities })
             .collect())
+    }
+
+    /// Class probabilities of each clip's features, one forward pass for them all.
+    async fn probabilities(&self, features: &[Features]) -> Result<Vec<Vec<f32>>, AnalysisError> {
+        let logits = self.weights.model.forward(self.batch(features));
+        let logits = read(logits.into_data_async().await)?;
+        Ok(logits.chunks_exact(self.weights.sidecar.labels.len()).map(softmax).collect())
     }
 
     /// The answer for a recording of `samples` samples from its scored windows, each judged

@@ -194,3 +194,31 @@ fn progress_rises_batch_by_batch_to_the_whole_recording() {
     assert_eq!(with.probabilities, whole.probabilities);
     assert_eq!(with.windows.len(), whole.windows.len());
 }
+
+/// A live recording's newest clip, its features made frame by frame as the audio arrived, gets
+/// the answer the clip's samples get analysed afresh; a clip that is not the model's shape is
+/// analysed afresh.
+#[test]
+fn a_live_streams_newest_clip_is_answered_as_its_samples_are() {
+    use timnet::audio::{MODEL_RATE, prepare_samples};
+    use timnet::features::FeatureStream;
+    let analyzer = Analyzer::new(shipped_weights(&Device::flex()), Device::flex());
+    let y = timnet::audio::resample(&signal(7.0, 16_000, 1), 16_000, MODEL_RATE);
+    let mut stream = FeatureStream::new(analyzer.sidecar().front_end());
+    let mut answered = 0;
+    for chunk in y.chunks(5_000) {
+        stream.push(chunk);
+        let Some(newest) = stream.newest() else { continue };
+        let live = block_on(analyzer.analyse_clip(&newest.samples, newest.features)).unwrap();
+        let afresh = block_on(analyzer.analyse(&prepare_samples(&newest.samples, 1, MODEL_RATE).unwrap())).unwrap();
+        assert_eq!((&live.probabilities, live.speech), (&afresh.probabilities, afresh.speech), "at {}", newest.start);
+        assert_eq!(live.windows.len(), 1);
+        answered += 1;
+    }
+    assert!(answered >= 10, "{answered} clips");
+    let short = &y[..20_000];
+    let features = analyzer.front_end().clip(short);
+    let live = block_on(analyzer.analyse_clip(short, features)).unwrap();
+    let afresh = block_on(analyzer.analyse(&prepare_samples(short, 1, MODEL_RATE).unwrap())).unwrap();
+    assert_eq!(live.probabilities, afresh.probabilities);
+}

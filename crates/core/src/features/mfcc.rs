@@ -17,6 +17,7 @@ impl Features {
 }
 
 /// The MFCC front end, planned once for a [`MfccConfig`] and reused for every clip.
+#[derive(Clone)]
 pub struct Mfcc {
     config: MfccConfig,
     spectrum: PowerSpectrum,
@@ -44,28 +45,44 @@ impl Mfcc {
         let frames = self.config.frames_for(y.len());
         // Mel power in dB, [frames, n_mels].
         let mut db = vec![0.0f64; frames * n_mels];
-        let amin = self.config.amin as f64;
-        self.spectrum.for_each_frame(y, |t, power| {
-            for (m, filter) in self.filters.iter().enumerate() {
-                let bins = &power[filter.start..filter.start + filter.weights.len()];
-                let energy: f32 = bins.iter().zip(&filter.weights).map(|(p, w)| p * w).sum();
-                db[t * n_mels + m] = 10.0 * (energy as f64).max(amin).log10();
-            }
-        });
-        // The floor is relative to the loudest bin of the whole utterance.
-        if let Some(top_db) = self.config.top_db {
-            let floor = db.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b)) - top_db as f64;
-            db.iter_mut().for_each(|v| *v = v.max(floor));
-        }
+        self.spectrum.for_each_frame(y, |t, power| self.mel_db(power, &mut db[t * n_mels..(t + 1) * n_mels]));
+        let floor = self.floor(db.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b)));
         let n_mfcc = self.config.n_mfcc;
         let mut data = vec![0.0f32; frames * n_mfcc];
         for (row, out) in db.chunks_exact(n_mels).zip(data.chunks_exact_mut(n_mfcc)) {
-            for (k, o) in out.iter_mut().enumerate() {
-                let basis = &self.dct[k * n_mels..(k + 1) * n_mels];
-                *o = basis.iter().zip(row).map(|(b, v)| *b as f64 * v).sum::<f64>() as f32;
-            }
+            self.cepstra(row, floor, out);
         }
         Features { frames, coeffs: n_mfcc, data }
+    }
+
+    /// The planned STFT.
+    pub(super) fn spectrum(&self) -> &PowerSpectrum {
+        &self.spectrum
+    }
+
+    /// One frame's mel band powers in dB (`n_mels` of them), before the utterance's floor.
+    pub(super) fn mel_db(&self, power: &[f32], out: &mut [f64]) {
+        let amin = self.config.amin as f64;
+        for (filter, db) in self.filters.iter().zip(out) {
+            let bins = &power[filter.start..filter.start + filter.weights.len()];
+            let energy: f32 = bins.iter().zip(&filter.weights).map(|(p, w)| p * w).sum();
+            *db = 10.0 * (energy as f64).max(amin).log10();
+        }
+    }
+
+    /// The floor under every band of an utterance whose loudest band is at `loudest` dB: relative
+    /// to it (`top_db` below), or none (negative infinity).
+    pub(super) fn floor(&self, loudest: f64) -> f64 {
+        self.config.top_db.map_or(f64::NEG_INFINITY, |top_db| loudest - top_db as f64)
+    }
+
+    /// One frame's `n_mfcc` coefficients from its mel dB, each band raised to `floor` first.
+    pub(super) fn cepstra(&self, db: &[f64], floor: f64, out: &mut [f32]) {
+        let n_mels = self.config.n_mels;
+        for (k, o) in out.iter_mut().enumerate() {
+            let basis = &self.dct[k * n_mels..(k + 1) * n_mels];
+            *o = basis.iter().zip(db).map(|(b, v)| *b as f64 * v.max(floor)).sum::<f64>() as f32;
+        }
     }
 }
 

@@ -3,18 +3,23 @@
 //! The chain, one file a step: [`spectrum`] (centred STFT power, Hann window) → [`mel`]
 //! (Slaney filterbank) → dB with an 80 dB floor → DCT-II ([`mfcc`]). Every default is named
 //! once, in [`MfccConfig`]; the filterbank, window, DCT and FFT plan are built once per config.
+//! [`FeatureStream`] gives the same features for the newest clip of a live stream, transforming
+//! each frame once.
 
 mod mel;
 mod mfcc;
 mod normalise;
 mod spectrum;
+mod stream;
 
 pub use mel::{hz_to_mel, mel_filterbank, mel_to_hz};
 pub use mfcc::{Features, Mfcc};
 pub use normalise::{Normalisation, frames_of};
+pub use stream::{Clip, FeatureStream};
 
 /// Audio at the model rate → the model's input, one clip at a time: fit to the clip length,
 /// MFCC, normalisation. The one path of training, evaluation, the CLI and the page.
+#[derive(Clone)]
 pub struct FrontEnd {
     pub mfcc: Mfcc,
     pub clip_samples: usize,
@@ -38,6 +43,14 @@ impl FrontEnd {
         let frames = frames_of(own, self.mfcc.config().hop_length, features.frames);
         self.normalisation.apply(&mut features, frames);
         features
+    }
+}
+
+/// Two front ends are the same when their settings are: they give the same features.
+impl PartialEq for FrontEnd {
+    fn eq(&self, other: &Self) -> bool {
+        (self.mfcc.config(), self.clip_samples, self.normalisation)
+            == (other.mfcc.config(), other.clip_samples, other.normalisation)
     }
 }
 

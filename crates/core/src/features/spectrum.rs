@@ -6,11 +6,20 @@ use realfft::{RealFftPlanner, RealToComplex};
 use rustfft::num_complex::Complex;
 
 /// A planned STFT: Hann window, zero padding of `n_fft / 2` on both sides, hop `hop`.
+#[derive(Clone)]
 pub struct PowerSpectrum {
     n_fft: usize,
     hop: usize,
     window: Vec<f32>,
     fft: Arc<dyn RealToComplex<f32>>,
+}
+
+/// One frame's working memory, made once and reused for every frame of a signal.
+pub struct FrameBuffers {
+    input: Vec<f32>,
+    output: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
+    power: Vec<f32>,
 }
 
 impl PowerSpectrum {
@@ -27,27 +36,41 @@ impl PowerSpectrum {
         self.n_fft / 2 + 1
     }
 
+    pub fn buffers(&self) -> FrameBuffers {
+        FrameBuffers {
+            input: self.fft.make_input_vec(),
+            output: self.fft.make_output_vec(),
+            scratch: self.fft.make_scratch_vec(),
+            power: vec![0.0; self.bins()],
+        }
+    }
+
+    /// The power of the frame that covers `y[origin..origin + n_fft]`, zeros outside `y`:
+    /// `bins()` values.
+    pub fn frame<'b>(&self, y: &[f32], origin: isize, buffers: &'b mut FrameBuffers) -> &'b [f32] {
+        for (i, slot) in buffers.input.iter_mut().enumerate() {
+            let at = origin + i as isize;
+            *slot = if at >= 0 && (at as usize) < y.len() { y[at as usize] * self.window[i] } else { 0.0 };
+        }
+        // Lengths are the plan's own, so the transform cannot fail.
+        let _ = self.fft.process_with_scratch(&mut buffers.input, &mut buffers.output, &mut buffers.scratch);
+        for (p, c) in buffers.power.iter_mut().zip(&buffers.output) {
+            *p = Complex::norm_sqr(c);
+        }
+        &buffers.power
+    }
+
+    /// Where frame `t` of a centred STFT starts: it covers `y[t*hop - half .. t*hop + half]`.
+    pub fn origin(&self, t: usize) -> isize {
+        (t * self.hop) as isize - (self.n_fft / 2) as isize
+    }
+
     /// Calls `each(frame, power)` for every frame, `power` holding `bins()` values.
     pub fn for_each_frame(&self, y: &[f32], mut each: impl FnMut(usize, &[f32])) {
-        let half = self.n_fft / 2;
         let frames = 1 + y.len() / self.hop;
-        let mut input = self.fft.make_input_vec();
-        let mut output = self.fft.make_output_vec();
-        let mut scratch = self.fft.make_scratch_vec();
-        let mut power = vec![0.0f32; self.bins()];
+        let mut buffers = self.buffers();
         for t in 0..frames {
-            // Frame t covers y[t*hop - half .. t*hop + half], zeros outside the signal.
-            let origin = (t * self.hop) as isize - half as isize;
-            for (i, slot) in input.iter_mut().enumerate() {
-                let at = origin + i as isize;
-                *slot = if at >= 0 && (at as usize) < y.len() { y[at as usize] * self.window[i] } else { 0.0 };
-            }
-            // Lengths are the plan's own, so the transform cannot fail.
-            let _ = self.fft.process_with_scratch(&mut input, &mut output, &mut scratch);
-            for (p, c) in power.iter_mut().zip(&output) {
-                *p = Complex::norm_sqr(c);
-            }
-            each(t, &power);
+            each(t, self.frame(y, self.origin(t), &mut buffers));
         }
     }
 }
