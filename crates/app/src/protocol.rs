@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use crate::voice::Personal;
 
 /// Raised whenever a message changes shape.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// What the page asks of the worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,8 +137,8 @@ pub enum Reply {
     Benchmark(Stages),
 }
 
-/// One 4.35 s clip from 16 kHz through the running engine, stage by stage: medians of five runs
-/// after a warm-up, in ms.
+/// One 4.35 s clip from 16 kHz through the running engine, stage by stage (medians of five runs
+/// after a warm-up, in ms), and a live update's features beside its clip's computed whole.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Stages {
     /// Whether the engine is the WebAssembly SIMD build.
@@ -149,6 +149,11 @@ pub struct Stages {
     pub mfcc: f64,
     /// The network and reading its answer back: the whole analysis less its MFCCs.
     pub network: f64,
+    /// A live update's features after one microphone chunk (1,024 samples at 48 kHz):
+    /// resampling the chunk, the frames it completes and the clip's edge frames (a mean).
+    pub live_features: f64,
+    /// The same clip's features computed whole, as each live update did before (a mean).
+    pub clip_features: f64,
 }
 
 impl Stages {

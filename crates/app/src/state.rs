@@ -481,14 +481,15 @@ impl Page {
                 voice.progress.set(None);
             }
             Reply::Benchmark(stages) => model.bench.set(Some(format!(
-                "One 4.35 s clip from 16 kHz, {} build: {:.1} ms (resampling {:.1}, MFCC {:.1}, network {:.1}).",
+                "One 4.35 s clip from 16 kHz, {} build: {:.1} ms (resampling {:.1}, MFCC {:.1}, network {:.1}). A live update's features: {:.2} ms, against {:.2} ms for the clip computed whole.",
                 if stages.simd { "SIMD" } else { "scalar" },
                 stages.total(),
                 stages.resample,
                 stages.mfcc,
-                stages.network
-            ))),
-        }
+                stages.network,
+                stages.live_features,
+                stages.clip_features
+            ))),        }
     }
 
     fn fail(&self, purpose: Purpose, message: &str) {

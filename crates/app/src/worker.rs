@@ -17,7 +17,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use crate::audio_in::{FileRead, prepare_decoded, prepare_file};
 use crate::engine::{Engine, Preference, record};
 use crate::error::PageError;
-use crate::live::{LiveWindow, seconds};
+use crate::live::{LiveWindow, Newest, seconds};
 use crate::protocol::{self, Audio, Purpose, Reply, Request, Stages};
 use crate::scope::yield_now;
 use crate::voice::{self, Personal};
@@ -251,22 +251,27 @@ impl Worker {
         // Chunks that came meanwhile are read first, so that the window is the newest.
         yield_now().await;
         let newest = self.running().and_then(|engine| {
-            let clip = engine.sidecar().clip_samples;
             let mut recordings = self.recordings.borrow_mut();
             let r = recordings.get_mut(&recording)?;
-            // A model with another clip length (another model picked) starts a window of its own.
-            if r.live.as_ref().is_some_and(|w| w.clip() != clip) {
+            // Another model picked, with another front end, starts a window of its own.
+            if r.live.as_ref().is_some_and(|w| w.front_end() != engine.analyzer.front_end()) {
                 r.live = None;
             }
-            let window = r.live.get_or_insert_with(|| LiveWindow::new(r.rate, clip));
-            Some((engine, window.update(&r.samples).to_vec(), seconds(r.samples.len(), r.rate)))
+            let window = r.live.get_or_insert_with(|| LiveWindow::new(r.rate, engine.analyzer.front_end().clone()));
+            Some((engine, window.update(&r.samples), seconds(r.samples.len(), r.rate)))
         });
-        if let Some((engine, window, seconds)) = newest
-            && window.len() >= 2
-            && let Ok(prepared) = prepare_samples(&window, 1, MODEL_RATE)
-            && let Ok(analysis) = engine.analyzer.analyse(&prepared).await
-        {
-            post(&Reply::Live { seconds, probabilities: analysis.probabilities, speech: analysis.speech });
+        if let Some((engine, newest, seconds)) = newest {
+            let analysis = match newest {
+                // The network runs on the newest clip only; its features were made as it arrived.
+                Newest::Clip(clip) => engine.analyzer.analyse_clip(&clip.samples, clip.features).await.ok(),
+                Newest::Short(samples) => match prepare_samples(&samples, 1, MODEL_RATE) {
+                    Ok(prepared) => engine.analyzer.analyse(&prepared).await.ok(),
+                    Err(_) => None,
+                },
+            };
+            if let Some(analysis) = analysis {
+                post(&Reply::Live { seconds, probabilities: analysis.probabilities, speech: analysis.speech });
+            }
         }
         if let Some(r) = self.recordings.borrow_mut().get_mut(&recording) {
             r.busy = false;
@@ -291,7 +296,8 @@ impl Worker {
 }
 
 impl Worker {
-    /// One 4.35 s clip from 16 kHz through the running engine, timed stage by stage.
+    /// One 4.35 s clip from 16 kHz through the running engine, timed stage by stage, and a
+    /// live update's features beside the same clip's computed whole.
     async fn benchmark(&self) {
         let Some(engine) = self.running() else { return };
         let clip = timnet::audio::gliding_tone(4.35, 16_000);
@@ -311,15 +317,49 @@ impl Worker {
             let (resample, mfcc) = (resampled - start, featured - resampled);
             runs.push([resample, mfcc, (clock() - featured - mfcc).max(0.0)]);
         }
-        // The first run warms caches (and compiles shaders on WebGPU).
-        let median = |stage: usize| {
-            let mut times: Vec<f64> = runs[1..].iter().map(|run| run[stage]).collect();
-            times.sort_by(f64::total_cmp);
-            times[times.len() / 2]
-        };
-        let simd = cfg!(target_feature = "simd128");
-        post(&Reply::Benchmark(Stages { simd, resample: median(0), mfcc: median(1), network: median(2) }));
+        let (live_features, clip_features) = live_updates(engine.analyzer.front_end(), clock);
+        post(&Reply::Benchmark(Stages {
+            simd: cfg!(target_feature = "simd128"),
+            resample: median_after_the_first(runs.iter().map(|run| run[0])),
+            mfcc: median_after_the_first(runs.iter().map(|run| run[1])),
+            network: median_after_the_first(runs.iter().map(|run| run[2])),
+            live_features,
+            clip_features,
+        }));
     }
+}
+
+/// A live recording at 48 kHz, one microphone chunk (1,024 samples) at a time: the time of an
+/// update's features, and of the same clip's features computed whole (means over the updates
+/// with a whole clip, in ms; the updates before the first whole clip count in the first).
+fn live_updates(front_end: &timnet::features::FrontEnd, clock: impl Fn() -> f64) -> (f64, f64) {
+    let rate = 48_000;
+    let recording = timnet::audio::gliding_tone(8.0, rate);
+    // Timed over whole runs: the updates are shorter than the clock's tick. The second run
+    // also computes each clip's features whole, so the difference is what that costs.
+    let run = |whole: bool| {
+        let mut live = LiveWindow::new(rate, front_end.clone());
+        let (mut clips, start) = (0, clock());
+        for end in (1_024..=recording.len()).step_by(1_024) {
+            if let Newest::Clip(clip) = live.update(&recording[..end]) {
+                clips += 1;
+                if whole {
+                    std::hint::black_box(front_end.placed(&clip.samples, 0..clip.samples.len()));
+                }
+            }
+        }
+        (clock() - start, clips.max(1) as f64)
+    };
+    let (incremental, updates) = run(false);
+    let (both, _) = run(true);
+    (incremental / updates, (both - incremental).max(0.0) / updates)
+}
+
+/// The median of timings, the first left out: it warms caches (and compiles shaders on WebGPU).
+fn median_after_the_first(times: impl Iterator<Item = f64>) -> f64 {
+    let mut times: Vec<f64> = times.skip(1).collect();
+    times.sort_by(f64::total_cmp);
+    times.get(times.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn not_loaded() -> PageError {
