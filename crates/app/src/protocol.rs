@@ -137,8 +137,9 @@ pub enum Reply {
     Benchmark(Stages),
 }
 
-/// One 4.35 s clip from 16 kHz through the running engine, stage by stage (medians of five runs
-/// after a warm-up, in ms), and a live update's features beside its clip's computed whole.
+/// A 4.35 s recording from 16 kHz through the running engine, stage by stage, and one clip of
+/// its model (medians of five runs after a warm-up, in ms), and a live update's features beside
+/// its clip's computed whole.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Stages {
     /// Whether the engine is the WebAssembly SIMD build.
@@ -149,6 +150,10 @@ pub struct Stages {
     pub mfcc: f64,
     /// The network and reading its answer back: the whole analysis less its MFCCs.
     pub network: f64,
+    /// The running model's clip, in seconds: 4.35 s are two clips of a 3 s model.
+    pub clip_seconds: f64,
+    /// One clip of the running model from 16 kHz, all stages.
+    pub one_clip: f64,
     /// A live update's features after one microphone chunk (1,024 samples at 48 kHz):
     /// resampling the chunk, the frames it completes and the clip's edge frames (a mean).
     pub live_features: f64,
