@@ -10,6 +10,11 @@ export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 logs=target/test-logs
 mkdir -p "$logs"
+# chromedriver makes a Chromium profile for each session in $TMPDIR and does not always remove
+# it (some 20 folders a run, up to 150 MB each, which fill a disk over many runs): the browser
+# steps put theirs in a folder of the run's own, removed at its end.
+browsers_tmp=$(mktemp -d)
+trap 'rm -rf "$browsers_tmp"' EXIT
 
 # Each step says how long the run has taken so far, so that slow steps show in CI logs.
 step() { printf '\n== [%d s] %s\n' "$SECONDS" "$*"; }
@@ -26,7 +31,7 @@ wasm_tests() {
   printf '{"goog:chromeOptions": {"binary": "%s", "args": ["--no-sandbox", "--headless=new", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update"%s]}}\n' \
     "$CHROMIUM" "$flags" | tee crates/core/webdriver.json > crates/app/webdriver.json
   trap 'rm -f crates/core/webdriver.json crates/app/webdriver.json' RETURN
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner WASM_BINDGEN_TEST_TIMEOUT=900 \
+  TMPDIR="$browsers_tmp" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner WASM_BINDGEN_TEST_TIMEOUT=900 \
     cargo test --target wasm32-unknown-unknown -p timnet -p timnet-app --no-default-features --features timnet/wgpu,timnet-app/engine --tests -- --nocapture 2>&1 | tee "$log"
 }
 
@@ -46,7 +51,7 @@ grep -h "bench:\|app: auto picked" "$logs/wasm-webgpu.txt" "$logs/wasm-cpu.txt" 
 step "the page, built by trunk, end to end in headless Chromium (file, fake microphone, privacy, denied microphone)"
 trunk --skip-version-check build
 # One visit at a time, so that the live update rate the first prints is not shared with another.
-CHROMIUM="$CHROMIUM" cargo test -p timnet-e2e --test page -- --nocapture --test-threads=1 2>&1 | tee "$logs/e2e.txt"
+TMPDIR="$browsers_tmp" CHROMIUM="$CHROMIUM" cargo test -p timnet-e2e --test page -- --nocapture --test-threads=1 2>&1 | tee "$logs/e2e.txt"
 echo "screenshots: target/e2e/page.png, target/e2e/page-phone.png"
 # The main thread's long tasks, the live update rate and the benchmark of both engine builds
 # (tests/e2e), against the page's aims.
