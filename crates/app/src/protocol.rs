@@ -154,10 +154,12 @@ pub struct Stages {
     pub clip_seconds: f64,
     /// One clip of the running model from 16 kHz, all stages.
     pub one_clip: f64,
-    /// A live update's features after one microphone chunk (1,024 samples at 48 kHz):
-    /// resampling the chunk, the frames it completes and the clip's edge frames (a mean).
+    /// A live update's features and speech check after one microphone chunk (1,024 samples at
+    /// 48 kHz): resampling the chunk, the frames it completes and the clip's edge frames (a
+    /// mean).
     pub live_features: f64,
-    /// The same clip's features computed whole, as each live update did before (a mean).
+    /// The same clip's features and speech check computed whole, as each live update did
+    /// before (a mean).
     pub clip_features: f64,
 }
 

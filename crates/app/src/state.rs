@@ -481,7 +481,7 @@ impl Page {
                 voice.progress.set(None);
             }
             Reply::Benchmark(stages) => model.bench.set(Some(format!(
-                "From 16 kHz, {} build: a 4.35 s recording {:.1} ms (resampling {:.1}, MFCC {:.1}, network {:.1}); one {:.2} s clip of this model {:.1} ms. A live update's features: {:.2} ms, against {:.2} ms for the clip computed whole.",
+                "From 16 kHz, {} build: a 4.35 s recording {:.1} ms (resampling {:.1}, MFCC {:.1}, network {:.1}); one {:.2} s clip of this model {:.1} ms. A live update's features and speech check: {:.2} ms, against {:.2} ms for the clip computed whole.",
                 if stages.simd { "SIMD" } else { "scalar" },
                 stages.total(),
                 stages.resample,

@@ -263,7 +263,7 @@ impl Worker {
         if let Some((engine, newest, seconds)) = newest {
             let analysis = match newest {
                 // The network runs on the newest clip only; its features were made as it arrived.
-                Newest::Clip(clip) => engine.analyzer.analyse_clip(&clip.samples, clip.features).await.ok(),
+                Newest::Clip(clip) => engine.analyzer.analyse_clip(clip).await.ok(),
                 Newest::Short(samples) => match prepare_samples(&samples, 1, MODEL_RATE) {
                     Ok(prepared) => engine.analyzer.analyse(&prepared).await.ok(),
                     Err(_) => None,
@@ -340,7 +340,7 @@ impl Worker {
 }
 
 /// A live recording at 48 kHz, one microphone chunk (1,024 samples) at a time: the time of an
-/// update's features, and of the same clip's features computed whole (means over the updates
+/// update's features and speech check, and of the same clip's computed whole (means over the updates
 /// with a whole clip, in ms; the updates before the first whole clip count in the first).
 fn live_updates(front_end: &timnet::features::FrontEnd, clock: impl Fn() -> f64) -> (f64, f64) {
     let rate = 48_000;
@@ -354,7 +354,9 @@ fn live_updates(front_end: &timnet::features::FrontEnd, clock: impl Fn() -> f64)
             if let Newest::Clip(clip) = live.update(&recording[..end]) {
                 clips += 1;
                 if whole {
-                    std::hint::black_box(front_end.placed(&clip.samples, 0..clip.samples.len()));
+                    let length = clip.samples.len();
+                    std::hint::black_box(front_end.placed(&clip.samples, 0..length));
+                    std::hint::black_box(timnet::audio::speech::Frames::of(&clip.samples).judge(0..length));
                 }
             }
         }

@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use crate::audio::speech::{Frames, Verdict};
 use crate::audio::{MODEL_RATE, Prepared, fit_length_placed, place};
-use crate::features::{Features, FrontEnd, Mfcc};
+use crate::features::{Clip, Features, FrontEnd, Mfcc};
 use crate::weights::{Sidecar, Weights};
 
 /// Windows analysed per forward pass unless told otherwise: bounds memory on long recordings.
@@ -215,7 +215,8 @@ impl Scoring {
             self.scored.extend(analyzer.score(batch).await?);
         }
         self.frames.finish();
-        Ok(analyzer.summary(self.scored, &self.frames, samples, notes))
+        let verdicts: Vec<Verdict> = self.scored.iter().map(|w| self.frames.judge(w.start..w.start + w.own)).collect();
+        Ok(analyzer.summary(self.scored, &verdicts, samples, notes))
     }
 }
 
@@ -343,25 +344,22 @@ impl Analyzer {
         block_on(scoring.finish(self, tail.notes))
     }
 
-    /// One whole clip whose features were made already, as a live recording's newest clip is
-    /// by a [`crate::features::FeatureStream`] with this analyzer's front end: the
-    /// probabilities and speech verdict that [`Analyzer::analyse`] gives for the same samples
-    /// (at the model rate, within full scale), without the preparation's notes. Features of
-    /// another shape are not this model's: then the samples are analysed afresh.
-    pub async fn analyse_clip(&self, clip: &[f32], features: Features) -> Result<Analysis, AnalysisError> {
+    /// A live recording's newest clip, its features and speech check made as it arrived (a
+    /// [`crate::features::FeatureStream`] with this analyzer's front end): the probabilities and speech verdict
+    /// that [`Analyzer::analyse`] gives for the clip's samples (at the model rate, within full
+    /// scale), without the preparation's notes. A clip of another shape is not this model's:
+    /// then its samples are analysed afresh.
+    pub async fn analyse_clip(&self, clip: Clip) -> Result<Analysis, AnalysisError> {
         let config = self.front_end.mfcc.config();
-        let shape = (clip.len(), features.frames, features.coeffs);
+        let shape = (clip.samples.len(), clip.features.frames, clip.features.coeffs);
         if shape != (self.weights.sidecar.clip_samples, self.weights.sidecar.clip_frames(), config.n_mfcc) {
             let mut scoring = Scoring::new(self);
-            scoring.push(self, clip).await?;
+            scoring.push(self, &clip.samples).await?;
             return scoring.finish(self, Vec::new()).await;
         }
-        let mut frames = Frames::new();
-        frames.push(clip);
-        frames.finish();
-        let probabilities = self.probabilities(std::slice::from_ref(&features)).await?.pop().unwrap_or_default();
-        let scored = vec![Scored { start: 0, own: clip.len(), probabilities }];
-        Ok(self.summary(scored, &frames, clip.len(), Vec::new()))
+        let probabilities = self.probabilities(std::slice::from_ref(&clip.features)).await?.pop().unwrap_or_default();
+        let scored = vec![Scored { start: 0, own: clip.samples.len(), probabilities }];
+        Ok(self.summary(scored, &[clip.speech], clip.samples.len(), Vec::new()))
     }
 
     /// Each window's class probabilities, one forward pass for them all.
@@ -382,27 +380,26 @@ impl Analyzer {
         Ok(logits.chunks_exact(self.weights.sidecar.labels.len()).map(softmax).collect())
     }
 
-    /// The answer for a recording of `samples` samples from its scored windows, each judged
-    /// speech or not on `frames` (audio::speech): the answer is heard from the windows with
+    /// The answer for a recording of `samples` samples from its scored windows, each with its
+    /// verdict of speech or not (audio::speech): the answer is heard from the windows with
     /// speech, or from all of them when none has any (and then it means nothing, as a note says).
-    fn summary(&self, scored: Vec<Scored>, frames: &Frames, samples: usize, mut notes: Vec<String>) -> Analysis {
+    fn summary(&self, scored: Vec<Scored>, verdicts: &[Verdict], samples: usize, mut notes: Vec<String>) -> Analysis {
         let rate = MODEL_RATE as f32;
         let clip = self.weights.sidecar.clip_samples as f32 / rate;
         let seconds = samples as f32 / rate;
-        let verdicts: Vec<Verdict> = scored.iter().map(|w| frames.judge(w.start..w.start + w.own)).collect();
         let speech = verdicts.iter().any(|v| v.speech);
         let heard: Vec<&Scored> =
-            scored.iter().zip(&verdicts).filter(|(_, v)| v.speech || !speech).map(|(w, _)| w).collect();
+            scored.iter().zip(verdicts).filter(|(_, v)| v.speech || !speech).map(|(w, _)| w).collect();
         let mut mean = vec![0.0f32; self.weights.sidecar.labels.len()];
         for w in &heard {
             mean.iter_mut().zip(&w.probabilities).for_each(|(m, p)| *m += p / heard.len() as f32);
         }
-        if let Some(note) = speech_note(&verdicts, heard.len(), scored.len(), &notes) {
+        if let Some(note) = speech_note(verdicts, heard.len(), scored.len(), &notes) {
             notes.push(note);
         }
         let windows = scored
             .into_iter()
-            .zip(&verdicts)
+            .zip(verdicts)
             .map(|(w, verdict)| {
                 let start_seconds = w.start as f32 / rate;
                 let end_seconds = (start_seconds + clip).min(seconds.max(clip));

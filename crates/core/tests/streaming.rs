@@ -195,30 +195,40 @@ fn progress_rises_batch_by_batch_to_the_whole_recording() {
     assert_eq!(with.windows.len(), whole.windows.len());
 }
 
-/// A live recording's newest clip, its features made frame by frame as the audio arrived, gets
-/// the answer the clip's samples get analysed afresh; a clip that is not the model's shape is
-/// analysed afresh.
+/// A live recording's newest clip, its features and speech frames made as the audio arrived,
+/// gets the answer the clip's samples get analysed afresh; a clip that is not the model's shape
+/// is analysed afresh.
 #[test]
 fn a_live_streams_newest_clip_is_answered_as_its_samples_are() {
+    use timnet::audio::speech::Frames;
     use timnet::audio::{MODEL_RATE, prepare_samples};
     use timnet::features::FeatureStream;
     let analyzer = Analyzer::new(shipped_weights(&Device::flex()), Device::flex());
-    let y = timnet::audio::resample(&signal(7.0, 16_000, 1), 16_000, MODEL_RATE);
+    // The voiced signal in syllables, twice a second, so that the speech check hears speech.
+    let y: Vec<f32> = timnet::audio::resample(&signal(7.0, 16_000, 1), 16_000, MODEL_RATE)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s * (std::f32::consts::TAU * i as f32 / MODEL_RATE as f32).sin().abs())
+        .collect();
     let mut stream = FeatureStream::new(analyzer.sidecar().front_end());
-    let mut answered = 0;
+    let (mut answered, mut speech_seen) = (0, [false; 2]);
     for chunk in y.chunks(5_000) {
         stream.push(chunk);
         let Some(newest) = stream.newest() else { continue };
-        let live = block_on(analyzer.analyse_clip(&newest.samples, newest.features)).unwrap();
-        let afresh = block_on(analyzer.analyse(&prepare_samples(&newest.samples, 1, MODEL_RATE).unwrap())).unwrap();
-        assert_eq!((&live.probabilities, live.speech), (&afresh.probabilities, afresh.speech), "at {}", newest.start);
+        let (start, samples) = (newest.start, newest.samples.clone());
+        let live = block_on(analyzer.analyse_clip(newest)).unwrap();
+        let afresh = block_on(analyzer.analyse(&prepare_samples(&samples, 1, MODEL_RATE).unwrap())).unwrap();
+        assert_eq!((&live.probabilities, live.speech), (&afresh.probabilities, afresh.speech), "at {start}");
+        speech_seen[live.speech as usize] = true;
         assert_eq!(live.windows.len(), 1);
         answered += 1;
     }
     assert!(answered >= 10, "{answered} clips");
+    assert!(speech_seen[1], "the voiced signal holds speech");
     let short = &y[..20_000];
-    let features = analyzer.front_end().clip(short);
-    let live = block_on(analyzer.analyse_clip(short, features)).unwrap();
+    let (features, speech) = (analyzer.front_end().clip(short), Frames::of(short).judge(0..short.len()));
+    let clip = timnet::features::Clip { start: 0, samples: short.to_vec(), features, speech };
+    let live = block_on(analyzer.analyse_clip(clip)).unwrap();
     let afresh = block_on(analyzer.analyse(&prepare_samples(short, 1, MODEL_RATE).unwrap())).unwrap();
     assert_eq!(live.probabilities, afresh.probabilities);
 }

@@ -376,7 +376,7 @@ async fn the_browser_benchmark_times_both_builds_side_by_side() -> WebDriverResu
     let visit = visit(&[]).await?;
     let result = async {
         // Per build, one row a visit: the 4.35 s recording's total, resampling, MFCC and network;
-        // the model's clip length and one clip's total; a live update's features and the same
+        // the model's clip length and one clip's total; a live update's features and speech check, and the same
         // clip's computed whole.
         let mut stages: [Vec<Vec<f64>>; 2] = [Vec::new(), Vec::new()];
         for _ in 0..3 {
@@ -386,7 +386,8 @@ async fn the_browser_benchmark_times_both_builds_side_by_side() -> WebDriverResu
                 println!("bench: {line}");
                 assert!(line.contains(&format!("{build} build")), "{line}");
                 // "… build: a 4.35 s recording 20.6 ms (resampling 4.6, MFCC 4.4, network 11.6); one
-                // 3.00 s clip of this model 11.2 ms. A live update's features: 0.24 ms, against 2.04 ms …"
+                // 3.00 s clip of this model 11.2 ms. A live update's features and speech check: 0.24 ms,
+                // against 2.04 ms …"
                 let numbers: Vec<f64> = line
                     .split("build:")
                     .nth(1)
@@ -423,7 +424,7 @@ async fn the_browser_benchmark_times_both_builds_side_by_side() -> WebDriverResu
         );
         for (b, (build, _)) in BUILDS.iter().enumerate() {
             println!(
-                "bench: {build} build, a live update's features {:.2} ms against {:.2} ms for the clip computed whole: {:.2} of it",
+                "bench: {build} build, a live update's features and speech check {:.2} ms against {:.2} ms for the clip computed whole: {:.2} of it",
                 median(b, 6),
                 median(b, 7),
                 median(b, 6) / median(b, 7)

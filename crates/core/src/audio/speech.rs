@@ -152,6 +152,23 @@ impl Frames {
         let last = range.end.div_ceil(HOP).clamp(first + 1, self.frames.len().max(first + 1));
         judge(&self.frames[first..last.min(self.frames.len())])
     }
+
+    /// The verdict on `clip`, which starts at sample `start` of the audio these frames were
+    /// made from, a multiple of [`HOP`] (a live recording's newest clip): the frames wholly
+    /// inside it are these, and those reaching past its end are made anew, zero-padded, so
+    /// that the verdict is `Frames::of(clip).judge(0..clip.len())`'s. `None` when `start` is
+    /// off the grid or the frames have not reached the clip's end.
+    pub fn judge_clip(&self, start: usize, clip: &[f32]) -> Option<Verdict> {
+        let count = clip.len().saturating_sub(1) / HOP + 1;
+        let whole = (clip.len() + HOP).saturating_sub(FRAME) / HOP;
+        let first = start / HOP;
+        if !start.is_multiple_of(HOP) || first + whole > self.frames.len() {
+            return None;
+        }
+        let mut frames = self.frames[first..first + whole].to_vec();
+        frames.extend((whole..count).map(|k| self.analyser.frame(&clip[k * HOP..(k * HOP + FRAME).min(clip.len())])));
+        Some(judge(&frames))
+    }
 }
 
 impl Default for Frames {
@@ -355,5 +372,19 @@ mod tests {
         // Ranges past the end or shorter than a hop still get a verdict.
         assert!(!frames.judge(samples.len()..samples.len() + 10).speech);
         assert!(!frames.judge(5..6).speech);
+    }
+
+    #[test]
+    fn a_clip_of_a_stream_is_judged_as_the_clip_alone() {
+        let utterance = prepare(timnet_testkit::fixture_bytes!("corpus/emodb_03a01Fa.wav")).unwrap().samples;
+        let mut stream = Frames::new();
+        stream.push(&utterance);
+        for (start, len) in [(0, 30_000), (512, 30_000), (5_120, 1_000), (10_240, 22_050), (0, 0)] {
+            let clip = &utterance[start..start + len];
+            assert_eq!(stream.judge_clip(start, clip), Some(Frames::of(clip).judge(0..len)), "{start}+{len}");
+        }
+        // Off the frame grid, or past the frames made so far: no verdict.
+        assert_eq!(stream.judge_clip(100, &utterance[100..20_100]), None);
+        assert_eq!(stream.judge_clip(0, &vec![0.0; utterance.len() + 2 * HOP]), None);
     }
 }

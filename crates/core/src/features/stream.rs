@@ -7,12 +7,14 @@
 //! transforms only the few frames at the clip's two edges, which reach into the clip's zero
 //! padding and so differ from the stream's. Clips start on the frame grid (every hop samples),
 //! so that the clip's inner frames are the stream's. The answer equals [`FrontEnd::placed`] on
-//! the same clip, bit for bit.
+//! the same clip, bit for bit. The speech check's frames (`audio::speech`) are kept the same way,
+//! on the same grid, so that the clip's verdict costs its last two frames.
 
 use std::collections::VecDeque;
 
 use super::spectrum::FrameBuffers;
 use super::{Features, FrontEnd, Mfcc, frames_of};
+use crate::audio::speech::{Frames, Verdict};
 
 /// One STFT frame: its mel dB, and its cepstra with no floor, which stand for as long as no band
 /// of the frame lies under the clip's floor; else those under the last floor asked for, which
@@ -63,6 +65,8 @@ pub struct FeatureStream {
     frames: VecDeque<Frame>,
     first_frame: usize,
     transformed: usize,
+    /// The speech check's frames of the whole stream.
+    speech: Frames,
 }
 
 /// The newest clip of a stream: where it lies, its samples and their features.
@@ -71,6 +75,8 @@ pub struct Clip {
     pub start: usize,
     pub samples: Vec<f32>,
     pub features: Features,
+    /// Whether it holds speech, as `Frames::of(samples)` judges it.
+    pub speech: Verdict,
 }
 
 impl FeatureStream {
@@ -88,6 +94,7 @@ impl FeatureStream {
             frames: VecDeque::new(),
             first_frame,
             transformed: 0,
+            speech: Frames::new(),
         }
     }
 
@@ -114,8 +121,9 @@ impl FeatureStream {
     pub fn push(&mut self, samples: &[f32]) {
         self.samples.extend_from_slice(samples);
         self.received += samples.len();
+        self.speech.push(samples);
         let (hop, half) = self.grid();
-        let Self { front_end, buffers, samples, first, frames, first_frame, transformed, received } = self;
+        let Self { front_end, buffers, samples, first, frames, first_frame, transformed, received, .. } = self;
         let spectrum = front_end.mfcc.spectrum();
         // Frame k, centred at hop*k, is whole once its last sample, hop*k + half - 1, is here.
         let mut next = *first_frame + frames.len();
@@ -133,10 +141,11 @@ impl FeatureStream {
     pub fn newest(&mut self) -> Option<Clip> {
         let start = self.newest_start()?;
         let (hop, half) = self.grid();
-        let Self { front_end, buffers, samples, first, frames, first_frame, transformed, .. } = self;
+        let Self { front_end, buffers, samples, first, frames, first_frame, transformed, speech, .. } = self;
         let (mfcc, clip) = (&front_end.mfcc, front_end.clip_samples);
         let spectrum = mfcc.spectrum();
         let samples = samples[start - *first..start - *first + clip].to_vec();
+        let speech = speech.judge_clip(start, &samples)?;
         let count = mfcc.config().frames_for(clip);
         // A frame whole inside the clip is the stream's; one that reaches into the clip's zero
         // padding is made anew.
@@ -168,7 +177,7 @@ impl FeatureStream {
         }
         let mut features = Features { frames: count, coeffs: n_mfcc, data };
         front_end.normalisation.apply(&mut features, frames_of(0..clip, hop, count));
-        Some(Clip { start, samples, features })
+        Some(Clip { start, samples, features, speech })
     }
 
     /// (hop, half the FFT).
@@ -211,8 +220,8 @@ mod tests {
     use super::*;
     use crate::features::{MfccConfig, Normalisation};
 
-    /// A voice-like tone with a silent stretch and a faint one, so that some clips floor some
-    /// of their frames (`top_db`) and others do not.
+    /// A voice-like sound with a silent stretch and a faint one, so that some clips floor some
+    /// of their frames (`top_db`) and others do not, and some hold speech and others do not.
     fn signal(len: usize) -> Vec<f32> {
         let mut state = 0x2545_f491_4f6c_dd1du64;
         (0..len)
@@ -220,7 +229,10 @@ mod tests {
                 let t = i as f32 / 22_050.0;
                 state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
                 let noise = ((state >> 41) as f32 / (1u64 << 23) as f32 - 0.5) * 0.01;
-                let voiced = 0.3 * (std::f32::consts::TAU * (140.0 + 30.0 * t.sin()) * t).sin();
+                // Harmonics of a gliding pitch, in syllables four times a second.
+                let f0 = 140.0 + 30.0 * t.sin();
+                let harmonics: f32 = (1..6).map(|h| (std::f32::consts::TAU * f0 * h as f32 * t).sin() / h as f32).sum();
+                let voiced = 0.2 * harmonics * (std::f32::consts::TAU * 2.0 * t).sin().abs();
                 match (i / 11_025) % 7 {
                     3 => 0.0,
                     5 => noise * 0.001,
@@ -246,7 +258,7 @@ mod tests {
         for front_end in front_ends() {
             let clip = front_end.clip_samples;
             let mut stream = FeatureStream::new(front_end.clone());
-            let mut at = 0;
+            let (mut at, mut speech_seen) = (0, [false; 2]);
             // Chunks of every kind: single samples, a microphone's, about a hop, long ones.
             for step in [1, 470, 511, 512, 513, 4_096, 30_000, 7, 1_024].iter().cycle() {
                 let end = (at + step).min(y.len());
@@ -261,6 +273,9 @@ mod tests {
                         assert_eq!(newest.samples, &y[newest.start..newest.start + clip]);
                         let whole = front_end.placed(&y[newest.start..newest.start + clip], 0..clip);
                         assert_eq!(newest.features, whole, "clip {clip} at {}", newest.start);
+                        let alone = Frames::of(&newest.samples).judge(0..clip);
+                        assert_eq!(newest.speech, alone, "clip {clip} at {}", newest.start);
+                        speech_seen[alone.speech as usize] = true;
                     }
                 }
                 // What it holds stays bounded however long the stream.
@@ -269,6 +284,10 @@ mod tests {
                     break;
                 }
             }
+            // Clips of a second or more hold speech, some of a second not (the silent stretch);
+            // 68 ms never do (too short to tell).
+            let seen = [clip <= 22_050, clip >= 22_050];
+            assert_eq!(speech_seen, seen, "clip {clip}");
         }
     }
 
