@@ -158,7 +158,7 @@ impl Frames {
     /// inside it are these, and those reaching past its end are made anew, zero-padded, so
     /// that the verdict is `Frames::of(clip).judge(0..clip.len())`'s. `None` when `start` is
     /// off the grid or the frames have not reached the clip's end.
-    pub fn judge_clip(&self, start: usize, clip: &[f32]) -> Option<Verdict> {
+    pub fn judge_clip(&mut self, start: usize, clip: &[f32]) -> Option<Verdict> {
         let count = clip.len().saturating_sub(1) / HOP + 1;
         let whole = (clip.len() + HOP).saturating_sub(FRAME) / HOP;
         let first = start / HOP;
@@ -205,7 +205,8 @@ fn spread(frames: &[Frame]) -> f32 {
     at(0.9) - at(0.1)
 }
 
-/// The FFT plans and window one frame needs.
+/// The FFT plans and window one frame needs, and its working memory (made once: a recording's
+/// frames would otherwise allocate seven buffers each).
 struct FrameAnalyser {
     forward: Arc<dyn RealToComplex<f32>>,
     inverse: Arc<dyn ComplexToReal<f32>>,
@@ -213,6 +214,11 @@ struct FrameAnalyser {
     /// The window's own normalised autocorrelation, which the frame's is divided by (Boersma,
     /// 1993), so that a periodic frame scores near 1 at its period whatever the taper.
     window_acf: Vec<f32>,
+    input: Vec<f32>,
+    spectrum: Vec<Complex<f32>>,
+    power: Vec<f32>,
+    acf: Vec<f32>,
+    scratch: Vec<Complex<f32>>,
 }
 
 impl FrameAnalyser {
@@ -222,43 +228,48 @@ impl FrameAnalyser {
         let window: Vec<f32> = (0..FRAME)
             .map(|n| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / FRAME as f64).cos()) as f32)
             .collect();
-        let mut analyser = Self { forward, inverse, window: window.clone(), window_acf: vec![1.0; FFT] };
-        analyser.window_acf = analyser.autocorrelation(&window);
+        let scratch = vec![Complex::default(); forward.get_scratch_len().max(inverse.get_scratch_len())];
+        let (input, spectrum, acf) = (forward.make_input_vec(), forward.make_output_vec(), inverse.make_output_vec());
+        let power = vec![0.0; spectrum.len()];
+        let mut analyser =
+            Self { forward, inverse, window, window_acf: vec![1.0; FFT], input, spectrum, power, acf, scratch };
+        // The window's own: the window itself, as a frame.
+        analyser.input.fill(0.0);
+        analyser.input[..FRAME].copy_from_slice(&analyser.window);
+        analyser.autocorrelation();
+        analyser.window_acf = analyser.acf.clone();
         analyser
     }
 
-    /// Normalised autocorrelation of a (windowed) frame, by Wiener–Khinchin, and its power
-    /// spectrum.
-    fn autocorrelation_and_power(&self, windowed: &[f32]) -> (Vec<f32>, Vec<f32>) {
-        let mut input = self.forward.make_input_vec();
-        input[..windowed.len()].copy_from_slice(windowed);
-        let mut spectrum = self.forward.make_output_vec();
+    /// The normalised autocorrelation of the frame in `input`, by Wiener–Khinchin, into `acf`,
+    /// and its power spectrum into `power`. The transforms use `input` as scratch space: it is
+    /// filled anew for each frame.
+    fn autocorrelation(&mut self) {
         // Lengths are the plans' own, so the transforms cannot fail.
-        let _ = self.forward.process(&mut input, &mut spectrum);
-        let power: Vec<f32> = spectrum.iter().map(Complex::norm_sqr).collect();
-        let mut as_complex: Vec<Complex<f32>> = power.iter().map(|&p| Complex::new(p, 0.0)).collect();
-        let mut acf = self.inverse.make_output_vec();
-        let _ = self.inverse.process(&mut as_complex, &mut acf);
-        let zero = acf[0];
-        if zero > 0.0 {
-            acf.iter_mut().for_each(|a| *a /= zero);
+        let _ = self.forward.process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
+        for (p, c) in self.power.iter_mut().zip(self.spectrum.iter_mut()) {
+            *p = c.norm_sqr();
+            *c = Complex::new(*p, 0.0);
         }
-        (acf, power)
+        let _ = self.inverse.process_with_scratch(&mut self.spectrum, &mut self.acf, &mut self.scratch);
+        let zero = self.acf[0];
+        if zero > 0.0 {
+            self.acf.iter_mut().for_each(|a| *a /= zero);
+        }
     }
 
-    fn autocorrelation(&self, windowed: &[f32]) -> Vec<f32> {
-        self.autocorrelation_and_power(windowed).0
-    }
-
-    fn frame(&self, samples: &[f32]) -> Frame {
+    fn frame(&mut self, samples: &[f32]) -> Frame {
         let n = samples.len().max(1) as f32;
         let mean = samples.iter().sum::<f32>() / n;
         // The mean is removed: a DC offset is no sound.
         let energy = samples.iter().map(|s| (s - mean) * (s - mean)).sum::<f32>() / n;
         let level_db = 10.0 * (energy + 1e-12).log10();
-        let windowed: Vec<f32> = samples.iter().zip(&self.window).map(|(s, w)| (s - mean) * w).collect();
-        let (acf, power) = self.autocorrelation_and_power(&windowed);
-        Frame { level_db, periodicity: self.periodicity(&acf), tone_share: tone_share(&power) }
+        self.input.fill(0.0);
+        for ((slot, s), w) in self.input.iter_mut().zip(samples).zip(&self.window) {
+            *slot = (s - mean) * w;
+        }
+        self.autocorrelation();
+        Frame { level_db, periodicity: self.periodicity(&self.acf), tone_share: tone_share(&self.power) }
     }
 
     /// The highest local peak of the normalised autocorrelation at lags of the pitch range.
