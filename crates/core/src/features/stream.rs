@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 
 use super::spectrum::FrameBuffers;
 use super::{Features, FrontEnd, Mfcc, frames_of};
-use crate::audio::speech::{Frames, Verdict};
+use crate::audio::speech::{self, Frames, Verdict};
 
 /// One STFT frame: its mel dB, and its cepstra with no floor, which stand for as long as no band
 /// of the frame lies under the clip's floor; else those under the last floor asked for, which
@@ -186,11 +186,12 @@ impl FeatureStream {
         (config.hop_length, config.n_fft / 2)
     }
 
-    /// Where the newest whole clip on the frame grid starts.
+    /// Where the newest whole clip starts: on the frame grid, and on the speech check's.
     fn newest_start(&self) -> Option<usize> {
         let hop = self.grid().0;
+        let step = hop / gcd(hop, speech::HOP) * speech::HOP;
         let free = self.received.checked_sub(self.front_end.clip_samples)?;
-        Some(free / hop * hop)
+        Some(free / step * step)
     }
 
     /// Drops the samples and frames no later clip reaches, the samples a clip's worth at a
@@ -213,6 +214,13 @@ impl FeatureStream {
             self.first_frame += 1;
         }
     }
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 #[cfg(test)]
@@ -249,6 +257,12 @@ mod tests {
             FrontEnd::new(band, 66_150, Normalisation::PerUtterance),
             // A clip shorter than the FFT: no frame is ever whole inside it.
             FrontEnd::new(MfccConfig::default(), 1_500, Normalisation::None),
+            // A finer grid than the speech check's: clips start where both meet.
+            FrontEnd::new(
+                MfccConfig { n_fft: 1_024, hop_length: 256, ..MfccConfig::default() },
+                22_050,
+                Normalisation::None,
+            ),
         ]
     }
 
@@ -268,8 +282,9 @@ mod tests {
                 match stream.newest() {
                     None => assert!(end < clip, "no clip at {end}"),
                     Some(newest) => {
+                        // On both grids (the speech check's hop is 512), at most a hop behind.
                         let hop = 512;
-                        assert!(newest.start % hop == 0 && end - (newest.start + clip) < hop, "at {end}");
+                        assert!(newest.start.is_multiple_of(hop) && end - (newest.start + clip) < hop, "at {end}");
                         assert_eq!(newest.samples, &y[newest.start..newest.start + clip]);
                         let whole = front_end.placed(&y[newest.start..newest.start + clip], 0..clip);
                         assert_eq!(newest.features, whole, "clip {clip} at {}", newest.start);
