@@ -204,12 +204,8 @@ fn a_live_streams_newest_clip_is_answered_as_its_samples_are() {
     use timnet::audio::{MODEL_RATE, prepare_samples};
     use timnet::features::FeatureStream;
     let analyzer = Analyzer::new(shipped_weights(&Device::flex()), Device::flex());
-    // The voiced signal in syllables, twice a second, so that the speech check hears speech.
-    let y: Vec<f32> = timnet::audio::resample(&signal(7.0, 16_000, 1), 16_000, MODEL_RATE)
-        .iter()
-        .enumerate()
-        .map(|(i, s)| s * (std::f32::consts::TAU * i as f32 / MODEL_RATE as f32).sin().abs())
-        .collect();
+    // Syllables, so that the speech check hears speech.
+    let y = timnet::audio::resample(&timnet_testkit::syllables(7.0, 16_000, 140.0, 0.3), 16_000, MODEL_RATE);
     let mut stream = FeatureStream::new(analyzer.sidecar().front_end());
     let (mut answered, mut speech_seen) = (0, [false; 2]);
     for chunk in y.chunks(5_000) {

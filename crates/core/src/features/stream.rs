@@ -231,20 +231,16 @@ mod tests {
     /// A voice-like sound with a silent stretch and a faint one, so that some clips floor some
     /// of their frames (`top_db`) and others do not, and some hold speech and others do not.
     fn signal(len: usize) -> Vec<f32> {
+        let voice = timnet_testkit::syllables(len as f32 / 22_050.0 + 1.0, 22_050, 140.0, 0.3);
         let mut state = 0x2545_f491_4f6c_dd1du64;
         (0..len)
             .map(|i| {
-                let t = i as f32 / 22_050.0;
                 state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
                 let noise = ((state >> 41) as f32 / (1u64 << 23) as f32 - 0.5) * 0.01;
-                // Harmonics of a gliding pitch, in syllables four times a second.
-                let f0 = 140.0 + 30.0 * t.sin();
-                let harmonics: f32 = (1..6).map(|h| (std::f32::consts::TAU * f0 * h as f32 * t).sin() / h as f32).sum();
-                let voiced = 0.2 * harmonics * (std::f32::consts::TAU * 2.0 * t).sin().abs();
                 match (i / 11_025) % 7 {
                     3 => 0.0,
-                    5 => noise * 0.001,
-                    _ => voiced + noise,
+                    4..=6 => noise * 0.001,
+                    _ => voice[i] + noise,
                 }
             })
             .collect()
