@@ -376,8 +376,8 @@ async fn the_browser_benchmark_times_both_builds_side_by_side() -> WebDriverResu
     let visit = visit(&[]).await?;
     let result = async {
         // Per build, one row a visit: the 4.35 s recording's total, resampling, MFCC and network;
-        // the model's clip length and one clip's total; a live update's features and speech check, and the same
-        // clip's computed whole.
+        // the model's clip length and one clip's total; a live update's features and speech
+        // check, and the same clip's computed whole.
         let mut stages: [Vec<Vec<f64>>; 2] = [Vec::new(), Vec::new()];
         for _ in 0..3 {
             for (b, (build, query)) in BUILDS.iter().enumerate() {
