@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use crate::voice::Personal;
 
 /// Raised whenever a message changes shape.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// What the page asks of the worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,9 +121,10 @@ pub enum Reply {
         probabilities: Vec<f32>,
         speech: bool,
     },
-    /// Adapting finished: the adapted model, and the share of takes right before and after.
+    /// Adapting finished: the adapted model (none where the guard kept the model as it was),
+    /// and the share of takes right before and after.
     Adapted {
-        personal: Personal,
+        personal: Option<Personal>,
         before: f32,
         after: f32,
     },

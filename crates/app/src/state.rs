@@ -379,15 +379,21 @@ impl Voice {
         self.message.set(Some(format!("{name}: {message}")));
     }
 
-    fn adapted(&self, engine: EngineWorker, personal: Personal, before: f32, after: f32) {
+    fn adapted(&self, engine: EngineWorker, personal: Option<Personal>, before: f32, after: f32) {
         let seconds = (js_sys::Date::now() - self.adapt_started.get_value()) / 1000.0;
-        self.outcome.set(Some(format!(
+        let mut outcome = format!(
             "On your own takes, each scored by a model adapted without it: {:.0}% right before, {:.0}% after (adapted in {seconds:.1} s).",
             100.0 * before,
             100.0 * after
-        )));
+        );
+        if personal.is_none() {
+            outcome += " Adapting got fewer of them right, so the model stays as it was: record a few more takes, clearly acted, and adapt again.";
+        }
+        self.outcome.set(Some(outcome));
         self.progress.set(None);
-        self.keep(engine, personal);
+        if let Some(personal) = personal {
+            self.keep(engine, personal);
+        }
     }
 }
 

@@ -22,7 +22,9 @@ pub struct Personal {
 /// What adapting found, in the person's words.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    pub personal: Personal,
+    /// The adapted model; none where adapting got fewer of the takes right and the guard kept
+    /// the model as it was.
+    pub personal: Option<Personal>,
     /// The share of the person's takes whose emotion is the top answer, each scored by a model
     /// adapted without it: before adapting and after.
     pub before: f32,
@@ -71,7 +73,7 @@ pub use adapting::adapt;
 /// The engine's side (in its worker): adapting, and running an adapted model.
 #[cfg(feature = "engine")]
 mod adapting {
-    use timnet::adapt::{Settings, Take, adapt_head, leave_one_out, personalised};
+    use timnet::adapt::{Adapted, Settings, Take, personalised};
     use timnet::analysis::Analyzer;
     use timnet::burn::prelude::Device;
     use timnet::weights::{Precision, Weights};
@@ -97,11 +99,14 @@ mod adapting {
         let device = Device::flex();
         let base = Analyzer::new(Weights::from_bytes(engine.model.sidecar, &engine.record, &device)?, device);
         let start = base.head().await?;
-        let head = adapt_head(&start, takes, &settings);
-        let (before, after) = leave_one_out(&start, takes, &settings);
-        let adapted = personalised(base.weights(), &head, takes, &settings)?;
-        let (json, record) = adapted.to_bytes(Precision::Full)?;
-        Ok(Outcome { personal: Personal { sidecar_json: json.into(), record: record.into() }, before, after })
+        let Adapted { head, before, after, kept } = timnet::adapt::adapt(&start, takes, &settings);
+        let personal = if kept {
+            None
+        } else {
+            let (json, record) = personalised(base.weights(), &head, takes, &settings)?.to_bytes(Precision::Full)?;
+            Some(Personal { sidecar_json: json.into(), record: record.into() })
+        };
+        Ok(Outcome { personal, before, after })
     }
 }
 

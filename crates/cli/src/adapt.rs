@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use timnet::adapt::{FitSettings, Settings, Take, adapt_head, label_takes, leave_one_out, personalised};
+use timnet::adapt::{FitSettings, Settings, Take, label_takes, personalised};
 use timnet::analysis::{Analyzer, block_on};
 use timnet::audio::prepare;
 use timnet::burn::prelude::Device;
@@ -47,7 +47,13 @@ pub fn read_takes(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
 }
 
 /// The settings given on the command line.
-pub fn settings(centre: bool, steps: usize, learning_rate: f32, penalty: f32) -> Result<Settings> {
+pub fn settings(
+    centre: bool,
+    steps: usize,
+    learning_rate: f32,
+    penalty: f32,
+    guard: Option<usize>,
+) -> Result<Settings> {
     if steps > 10_000 {
         bail!("--steps must be at most 10,000");
     }
@@ -57,7 +63,7 @@ pub fn settings(centre: bool, steps: usize, learning_rate: f32, penalty: f32) ->
     if !(0.0..=1e6).contains(&penalty) {
         bail!("--penalty must be 0 to 1,000,000");
     }
-    Ok(Settings { centre, fit: FitSettings { steps, learning_rate, penalty } })
+    Ok(Settings { centre, fit: FitSettings { steps, learning_rate, penalty }, guard })
 }
 
 /// Adapt `weights` to the takes in `takes_dir` and write the result to `out`.
@@ -85,36 +91,58 @@ pub fn adapt(out: &mut impl Write, weights: Weights, takes_dir: &Path, to: &Path
         );
     }
     let start = block_on(analyzer.head())?;
-    let head = adapt_head(&start, &takes, settings);
-    let adapted = personalised(analyzer.weights(), &head, &takes, settings)?;
+    let outcome = timnet::adapt::adapt(&start, &takes, settings);
+    let scores = format!(
+        "on your takes, each scored by a model adapted without it: {:.0}% right before, {:.0}% after",
+        100.0 * outcome.before,
+        100.0 * outcome.after
+    );
+    if outcome.kept {
+        bail!(
+            "{scores}: adapting got fewer of your takes right, so nothing was written; record more takes, \
+             or adapt anyway with --guard off"
+        );
+    }
+    let adapted = personalised(analyzer.weights(), &outcome.head, &takes, settings)?;
     adapted.save(to, Precision::Full).with_context(|| format!("cannot write {}", to.display()))?;
-    let (before, after) = leave_one_out(&start, &takes, settings);
     let counts = adapted.sidecar.personalised.as_ref().map(|p| &p.takes).cloned().unwrap_or_default();
     let mut text = String::from("takes:");
     counts.iter().for_each(|(emotion, n)| text += &format!(" {emotion} {n},"));
     text.pop();
-    text += &format!(
-        "\non your takes, each scored by a model adapted without it: {:.0}% right before, {:.0}% after\nwrote {}\n",
-        100.0 * before,
-        100.0 * after,
-        to.display()
-    );
+    text += &format!("\n{scores}\nwrote {}\n", to.display());
     out.write_all(text.as_bytes()).context("cannot write the answer")
 }
 
 /// The settings `adapt-eval --grid` compares: the label-free step alone, the labelled fit
-/// alone, and both at several penalties and one longer, faster fit.
+/// alone, both at several penalties, longer and faster fits, and the default one guarded.
 pub fn grid() -> Vec<(String, Settings)> {
     let fit = |steps: usize, learning_rate: f32, penalty: f32| FitSettings { steps, learning_rate, penalty };
     let mut grid = vec![
-        ("centre only".to_string(), Settings { centre: true, fit: fit(0, 0.01, 0.0) }),
-        ("fit λ=0.1".to_string(), Settings { centre: false, fit: fit(100, 0.01, 0.1) }),
+        ("centre only".to_string(), Settings { centre: true, fit: fit(0, 0.01, 0.0), guard: None }),
+        ("fit λ=0.1".to_string(), Settings { centre: false, fit: fit(100, 0.01, 0.1), guard: None }),
     ];
     for penalty in [0.01, 0.1, 1.0] {
-        grid.push((format!("centre+fit λ={penalty}"), Settings { centre: true, fit: fit(100, 0.01, penalty) }));
+        grid.push((
+            format!("centre+fit λ={penalty}"),
+            Settings { centre: true, fit: fit(100, 0.01, penalty), guard: None },
+        ));
     }
-    grid.push(("centre+fit λ=0.01 ×3".to_string(), Settings { centre: true, fit: fit(300, 0.03, 0.01) }));
+    let longer = Settings { centre: true, fit: fit(300, 0.03, 0.01), guard: None };
+    grid.push(("centre+fit λ=0.01 ×3".to_string(), longer));
+    grid.push(("centre+fit λ=0.001 ×3".to_string(), Settings { fit: fit(300, 0.03, 0.001), ..longer }));
+    grid.push(("centre+fit λ=0.01 ×10".to_string(), Settings { fit: fit(1000, 0.03, 0.01), ..longer }));
+    for more_wrong in GUARDS {
+        grid.push((guarded_name("centre+fit λ=0.01 ×3", more_wrong), longer.guarded(more_wrong)));
+    }
     grid
+}
+
+/// The guards `adapt-eval` tries: the model kept where adapting gets any more of the takes
+/// wrong, or more than one more.
+const GUARDS: [usize; 2] = [0, 1];
+
+fn guarded_name(name: &str, more_wrong: usize) -> String {
+    format!("{name} guard {more_wrong}")
 }
 
 /// Which utterances of a run's fold `adapt-eval` scores.
@@ -183,12 +211,14 @@ impl Evaluation<'_> {
         indices.into_iter().map(|index| self.fold_result(&opened, index, set, settings)).collect()
     }
 
-    /// Per fold, the settings of [`grid`] that do best on the fold's validation speakers at
-    /// the middle k, then the fold's test speakers scored with those settings and with the
-    /// label-free step alone: no test speaker chooses anything.
+    /// Per fold, the unguarded settings of [`grid`] that do best on the fold's validation
+    /// speakers at the middle k, then the guard for them that leaves the fewest validation
+    /// speakers more than two points worse off (the higher mean where that ties, no guard
+    /// first); then the fold's test speakers scored with the label-free step alone, the chosen
+    /// settings, and those guarded as chosen: no test speaker chooses anything.
     pub fn chosen(&self) -> Result<Vec<Chosen>> {
         let (opened, indices) = self.open()?;
-        let grid = grid();
+        let grid: Vec<(String, Settings)> = grid().into_iter().filter(|(_, s)| s.guard.is_none()).collect();
         let k = self.ks[self.ks.len() / 2];
         let mut out = Vec::new();
         for index in indices {
@@ -197,9 +227,15 @@ impl Evaluation<'_> {
                 bail!("no validation speaker of fold {index} has more than {k} utterances of each emotion");
             };
             let best = (0..grid.len()).max_by(|&a, &b| at_k.after[a].total_cmp(&at_k.after[b])).unwrap_or(0);
-            let settings = vec![grid[0].clone(), grid[best].clone()];
+            let (name, fit) = grid[best].clone();
+            let mut guards = vec![(name.clone(), fit)];
+            guards.extend(GUARDS.map(|g| (guarded_name(&name, g), fit.guarded(g))));
+            let guarded = self.fold_result(&opened, index, Set::Validation, &guards)?;
+            let choice = fewest_losers(&guarded.trials, k, guards.len());
+            let mut settings = vec![grid[0].clone(), (name.clone(), fit)];
+            settings.push(guards[choice].clone());
             let test = self.fold_result(&opened, index, Set::Test, &settings)?;
-            out.push(Chosen { chosen: grid[best].0.clone(), validation, test });
+            out.push(Chosen { chosen: name, guard: guards[choice].1.guard, validation, guarded, test });
         }
         Ok(out)
     }
@@ -256,12 +292,50 @@ impl Evaluation<'_> {
     }
 }
 
-/// A fold's settings chosen on validation speakers, and its test speakers' figures.
+/// A fold's settings and guard chosen on validation speakers, and its test speakers' figures.
 #[derive(serde::Serialize)]
 pub struct Chosen {
     pub chosen: String,
+    /// The guard chosen: the model kept where adapting gets more than this many more takes
+    /// wrong; none: no guard.
+    pub guard: Option<usize>,
+    /// The validation speakers with each settings of the grid.
     pub validation: FoldAdaptation,
+    /// The validation speakers with the chosen settings, unguarded and with each guard.
+    pub guarded: FoldAdaptation,
     pub test: FoldAdaptation,
+}
+
+/// Each speaker's UAR at k before and after the `column`th settings, averaged over draws.
+fn speaker_means(trials: &[Trial], k: usize, column: usize) -> Vec<(f64, f64)> {
+    let mut by_speaker: std::collections::BTreeMap<&str, Vec<&Trial>> = Default::default();
+    trials.iter().filter(|t| t.k == k).for_each(|t| by_speaker.entry(&t.speaker).or_default().push(t));
+    by_speaker
+        .values()
+        .map(|trials| {
+            let n = trials.len() as f64;
+            let before = trials.iter().map(|t| t.before).sum::<f64>() / n;
+            (before, trials.iter().map(|t| t.after[column]).sum::<f64>() / n)
+        })
+        .collect()
+}
+
+/// Which of `columns` settings leaves the fewest speakers more than two points worse off at k;
+/// of those, the one with the highest mean over speakers; of those, the first.
+fn fewest_losers(trials: &[Trial], k: usize, columns: usize) -> usize {
+    let scored: Vec<(usize, f64)> = (0..columns)
+        .map(|column| {
+            let speakers = speaker_means(trials, k, column);
+            let mean = speakers.iter().map(|(_, after)| after).sum::<f64>() / speakers.len().max(1) as f64;
+            (losers(&speakers), mean)
+        })
+        .collect();
+    (0..columns).min_by(|&a, &b| scored[a].0.cmp(&scored[b].0).then(scored[b].1.total_cmp(&scored[a].1))).unwrap_or(0)
+}
+
+/// How many speakers lose more than two points.
+fn losers(speakers: &[(f64, f64)]) -> usize {
+    speakers.iter().filter(|(before, after)| after - before < -0.02).count()
 }
 
 /// A fold's summary as a table.
@@ -290,49 +364,77 @@ pub fn table(result: &FoldAdaptation) -> String {
 
 /// Over the folds' test speakers, per k: the mean over corpora of each corpus's mean, the mean
 /// over all speakers pooled, the smallest gain of any speaker, and how many lost more than two
-/// points; before, with the label-free step alone, and with the settings chosen per fold.
+/// points; before, with the label-free step alone, with the settings chosen per fold, and with
+/// those guarded as chosen.
 pub fn overall(results: &[Chosen], ks: &[usize]) -> String {
     let mut text = String::from(
-        "all unseen corpora (test speakers; the label-free step alone, then the settings chosen per fold)\n",
+        "all unseen corpora (test speakers; the label-free step alone, then the settings chosen per fold, \
+         unguarded and guarded as chosen)\n",
     );
     text += &format!(
-        "{:>3} {:>7} {:>8} | corpus mean: {:>7} {:>7} {:>7} | speaker mean: {:>7} {:>7} | {:>6}\n",
-        "k", "corpora", "speakers", "before", "alone", "chosen", "before", "chosen", "worst"
+        "{:>3} {:>7} {:>8} | corpus mean: {:>7} {:>7} {:>7} {:>7} | speaker mean: {:>7} {:>7} {:>7} | worst speaker (speakers losing over 2 points): chosen; guarded\n",
+        "k", "corpora", "speakers", "before", "alone", "chosen", "guarded", "before", "chosen", "guarded"
     );
     for &k in ks {
         let folds: Vec<&Summary> = results.iter().filter_map(|r| r.test.summary.iter().find(|s| s.k == k)).collect();
         if folds.is_empty() {
             continue;
         }
-        let mean = |f: &dyn Fn(&Summary) -> f64| folds.iter().map(|s| f(s)).sum::<f64>() / folds.len() as f64;
+        let mean = |f: &dyn Fn(&Summary) -> f64| 100.0 * folds.iter().map(|s| f(s)).sum::<f64>() / folds.len() as f64;
         // Each speaker's mean over draws, pooled over the folds.
-        let mut gains = Vec::new();
-        let mut pooled = (0.0, 0.0, 0usize);
-        for r in results {
-            let mut by_speaker: std::collections::BTreeMap<&str, Vec<&Trial>> = Default::default();
-            r.test.trials.iter().filter(|t| t.k == k).for_each(|t| by_speaker.entry(&t.speaker).or_default().push(t));
-            for trials in by_speaker.values() {
-                let n = trials.len() as f64;
-                let before = trials.iter().map(|t| t.before).sum::<f64>() / n;
-                let after = trials.iter().map(|t| t.after[1]).sum::<f64>() / n;
-                gains.push(after - before);
-                pooled = (pooled.0 + before, pooled.1 + after, pooled.2 + 1);
-            }
-        }
-        let worst = gains.iter().copied().fold(f64::INFINITY, f64::min);
-        let losers = gains.iter().filter(|g| **g < -0.02).count();
+        let pooled = |column: usize| -> Vec<(f64, f64)> {
+            results.iter().flat_map(|r| speaker_means(&r.test.trials, k, column)).collect()
+        };
+        let (chosen, guarded) = (pooled(1), pooled(2));
+        let average = |speakers: &[(f64, f64)], after: bool| {
+            100.0 * speakers.iter().map(|(b, a)| if after { *a } else { *b }).sum::<f64>()
+                / speakers.len().max(1) as f64
+        };
+        let worst = |speakers: &[(f64, f64)]| {
+            let worst = speakers.iter().map(|(b, a)| a - b).fold(f64::INFINITY, f64::min);
+            format!("{:>+5.1} ({} of {})", 100.0 * worst, losers(speakers), speakers.len())
+        };
         text += &format!(
-            "{k:>3} {:>7} {:>8} |              {:>6.1}% {:>6.1}% {:>6.1}% |               {:>6.1}% {:>6.1}% | {:>+6.1}  ({losers} of {} speakers lose more than 2 points)\n",
+            "{k:>3} {:>7} {:>8} |              {:>6.1}% {:>6.1}% {:>6.1}% {:>6.1}% |               {:>6.1}% {:>6.1}% {:>6.1}% | {}; {}\n",
             folds.len(),
-            pooled.2,
-            100.0 * mean(&|s| s.before),
-            100.0 * mean(&|s| s.after[0]),
-            100.0 * mean(&|s| s.after[1]),
-            100.0 * pooled.0 / pooled.2.max(1) as f64,
-            100.0 * pooled.1 / pooled.2.max(1) as f64,
-            100.0 * worst,
-            gains.len()
+            chosen.len(),
+            mean(&|s| s.before),
+            mean(&|s| s.after[0]),
+            mean(&|s| s.after[1]),
+            mean(&|s| s.after[2]),
+            average(&chosen, false),
+            average(&chosen, true),
+            average(&guarded, true),
+            worst(&chosen),
+            worst(&guarded),
         );
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trial(speaker: &str, draw: usize, before: f64, after: [f64; 3]) -> Trial {
+        Trial { speaker: speaker.into(), k: 2, draw, tested: 10, before, after: after.to_vec() }
+    }
+
+    #[test]
+    fn the_guard_chosen_leaves_the_fewest_speakers_worse_off_then_scores_best() {
+        // Settings 0 has the best mean but leaves speaker b 5 points worse off (over its two
+        // draws); settings 1 and 2 leave no one worse off, and 1 scores higher.
+        let trials = [
+            trial("a", 0, 0.5, [0.8, 0.6, 0.55]),
+            trial("a", 1, 0.5, [0.8, 0.6, 0.55]),
+            trial("b", 0, 0.5, [0.40, 0.5, 0.5]),
+            trial("b", 1, 0.5, [0.50, 0.5, 0.5]),
+        ];
+        assert_eq!(losers(&speaker_means(&trials, 2, 0)), 1);
+        assert_eq!(fewest_losers(&trials, 2, 3), 1);
+        // Without the loser, the best mean wins; on a full tie, the first.
+        assert_eq!(fewest_losers(&trials[..2], 2, 3), 0);
+        let tie = [trial("a", 0, 0.5, [0.6, 0.6, 0.6])];
+        assert_eq!(fewest_losers(&tie, 2, 3), 0);
+    }
 }

@@ -488,6 +488,35 @@ fn adapt_writes_a_personal_model_that_info_predict_and_export_read() {
     assert!(!ok && err.contains("already adapted"), "{err}");
 }
 
+/// Takes that contradict each other (one recording filed under two emotions): a model adapted
+/// without either copy learns the other's label and gets it wrong, so the guard keeps the model
+/// as it was and writes nothing; without the guard the model is adapted.
+#[test]
+fn the_guard_writes_nothing_where_adapting_gets_the_takes_wrong() {
+    let dir = common::scratch("cli-adapt-guard");
+    let (_, file) = common::voice_takes(&dir.join("voice"), 1).swap_remove(0);
+    let (ok, json, err) = timnet(&["predict", "--json", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let heard = report[0]["top"].as_str().unwrap().to_string();
+    let other = if heard == "sad" { "angry" } else { "sad" };
+    let takes = dir.join("takes");
+    for emotion in [heard.as_str(), other] {
+        std::fs::create_dir_all(takes.join(emotion)).unwrap();
+        std::fs::copy(&file, takes.join(emotion).join("take.wav")).unwrap();
+    }
+    let out = dir.join("mine");
+    let adapt = |guard: &str| {
+        timnet(&["adapt", "--takes", takes.to_str().unwrap(), "--out", out.to_str().unwrap(), "--guard", guard])
+    };
+    let (ok, _, err) = adapt("0");
+    assert!(!ok && err.contains("50% right before, 0% after") && err.contains("nothing was written"), "{err}");
+    assert!(!out.exists());
+    let (ok, text, err) = adapt("off");
+    assert!(ok, "{err}");
+    assert!(text.contains("50% right before, 0% after") && out.join("model.json").exists(), "{text}");
+}
+
 #[test]
 fn adapt_refuses_takes_it_cannot_use_in_words() {
     let dir = common::scratch("cli-adapt-errors");

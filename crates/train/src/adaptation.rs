@@ -205,8 +205,10 @@ mod tests {
             }
         }
         let fit = FitSettings { steps: 100, learning_rate: 0.05, penalty: 0.1 };
-        let settings =
-            [Settings { centre: true, fit: FitSettings { steps: 0, ..fit } }, Settings { centre: true, fit }];
+        let settings = [
+            Settings { centre: true, fit: FitSettings { steps: 0, ..fit }, guard: None },
+            Settings { centre: true, fit, guard: None },
+        ];
         let trials = trials(&start, &utterances, &[0, 1, 2], &[1, 2], 3, &settings, 7);
         assert_eq!(trials.len(), 2 * 2 * 3);
         assert!(trials.iter().all(|t| t.tested == 3 * (6 - t.k)));

@@ -114,6 +114,11 @@ enum Command {
         /// λ of the penalty ½λ‖θ − θ₀‖² that keeps the weights near the model's.
         #[arg(long, default_value_t = Settings::default().fit.penalty)]
         penalty: f32,
+        /// Keep the model as it was where adapting gets more than N more of the takes wrong than
+        /// the model did, each take scored by a model adapted without it (N, or off; by default
+        /// as the page adapts).
+        #[arg(long, value_name = "N|off", value_parser = guard)]
+        guard: Option<Guard>,
     },
     /// Measure adaptation on the speakers of a training run's fold: for each speaker, k takes
     /// per emotion drawn at random, the speaker's other utterances scored before and after.
@@ -174,8 +179,9 @@ fn main() -> ExitCode {
         Command::Predict { files, model, json } => predict(&mut out, &files, &model, json),
         Command::Eval { model, corpus, classes, json } => eval(&mut out, &model, &corpus, &classes, json),
         Command::Export { weights, out: to, half } => export(&mut out, &weights, &to, half),
-        Command::Adapt { model, takes, out: to, no_centre, steps, learning_rate, penalty } => {
-            adapt::settings(!no_centre, steps, learning_rate, penalty)
+        Command::Adapt { model, takes, out: to, no_centre, steps, learning_rate, penalty, guard } => {
+            let guard = guard.map_or(Settings::default().guard, |Guard(g)| g);
+            adapt::settings(!no_centre, steps, learning_rate, penalty, guard)
                 .and_then(|settings| adapt::adapt(&mut out, model.load()?.0, &takes, &to, &settings))
         }
         Command::AdaptEval { run, fold, weights, set, k, draws, grid, choose, json } => {
@@ -195,6 +201,17 @@ fn main() -> ExitCode {
 
 /// Where the answer goes; every write is checked (a full disk is an error, not a panic).
 type Out<'a> = std::io::StdoutLock<'a>;
+
+/// `--guard`: a number of takes, or off.
+#[derive(Clone, Copy)]
+struct Guard(Option<usize>);
+
+fn guard(text: &str) -> std::result::Result<Guard, String> {
+    match text {
+        "off" => Ok(Guard(None)),
+        n => n.parse().map(|n| Guard(Some(n))).map_err(|_| format!("a number of takes, or off; not {n:?}")),
+    }
+}
 
 fn info(out: &mut Out, (w, from): (Weights, Source), tensors: bool) -> Result<()> {
     let (config, s) = (&w.sidecar.model, &w.sidecar);
@@ -465,8 +482,10 @@ fn adapt_eval(
         let results = evaluation.chosen()?;
         let mut text = String::new();
         for r in &results {
-            text += &format!("chosen on validation speakers: {}\n", r.chosen);
+            let guard = r.guard.map_or("none".to_string(), |g| format!("more than {g} more take(s) wrong"));
+            text += &format!("chosen on validation speakers: {}; guard: {guard}\n", r.chosen);
             text += &adapt::table(&r.validation);
+            text += &adapt::table(&r.guarded);
             text += &adapt::table(&r.test);
             text += "\n";
         }

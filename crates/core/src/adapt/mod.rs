@@ -29,6 +29,12 @@ pub struct Settings {
     pub centre: bool,
     /// Then fit the fusion weights and the head on the labels.
     pub fit: FitSettings,
+    /// Keep the model as it was where adapting gets more than this many more of the person's
+    /// takes wrong than the model did, each take scored by a model adapted without it
+    /// ([`leave_one_out`]); none: always adapt. A voice whose own takes say that adapting
+    /// hurts keeps the answers it had. None in sidecars written before it existed.
+    #[serde(default)]
+    pub guard: Option<usize>,
 }
 
 impl Default for Settings {
@@ -37,7 +43,15 @@ impl Default for Settings {
     /// --weights model-weights/mix --set validation --grid` (docs/results.md, "Teach it your
     /// voice").
     fn default() -> Self {
-        Settings { centre: true, fit: FitSettings { steps: 300, learning_rate: 0.03, penalty: 0.01 } }
+        Settings { centre: true, fit: FitSettings { steps: 300, learning_rate: 0.03, penalty: 0.01 }, guard: None }
+    }
+}
+
+impl Settings {
+    /// The same settings, guarded: the model is kept where adapting gets more than `takes`
+    /// more takes wrong.
+    pub fn guarded(self, takes: usize) -> Self {
+        Settings { guard: Some(takes), ..self }
     }
 }
 
@@ -121,8 +135,36 @@ pub fn label_takes<'a>(labels: &[String], names: impl IntoIterator<Item = &'a st
     }
 }
 
-/// The head adapted to these takes by `settings`.
+/// An adaptation and what the person's own takes say of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adapted {
+    /// The head to run: the fitted one, or the model's own where the guard kept it.
+    pub head: Head,
+    /// The share of the takes the model gets right, before and after adapting, each take
+    /// scored by a model adapted without it ([`leave_one_out`]).
+    pub before: f32,
+    pub after: f32,
+    /// The guard kept the model as it was: adapting got too many of the takes wrong.
+    pub kept: bool,
+}
+
+/// Adapt `start` to these takes by `settings`, and score the adaptation on them.
+pub fn adapt(start: &Head, takes: &[Take], settings: &Settings) -> Adapted {
+    let (before, after) = leave_one_out(start, takes, settings);
+    let kept = settings.guard.is_some_and(|more_wrong| after + more_wrong < before);
+    let head = if kept { start.clone() } else { fit(start, takes, settings) };
+    let share = |right: usize| if takes.is_empty() { 0.0 } else { right as f32 / takes.len() as f32 };
+    Adapted { head, before: share(before), after: share(after), kept }
+}
+
+/// The head adapted to these takes by `settings`, guard included; only the guard needs the
+/// leave-one-out scores, so an unguarded fit skips them.
 pub fn adapt_head(start: &Head, takes: &[Take], settings: &Settings) -> Head {
+    if settings.guard.is_some() { adapt(start, takes, settings).head } else { fit(start, takes, settings) }
+}
+
+/// The label-free step and the labelled fit, without the guard.
+fn fit(start: &Head, takes: &[Take], settings: &Settings) -> Head {
     let centred = if settings.centre { start.centred(takes) } else { start.clone() };
     centred.fitted(takes, &settings.fit)
 }
@@ -167,18 +209,82 @@ fn with_head(mut model: TimNet, head: &Head) -> TimNet {
 }
 
 /// How well adaptation does on the person's own takes, each take scored by a head adapted
-/// without it (so that no take is scored by a model that has seen it): (before, after), the
-/// share of takes whose emotion is the top answer.
-pub fn leave_one_out(start: &Head, takes: &[Take], settings: &Settings) -> (f32, f32) {
-    if takes.is_empty() {
-        return (0.0, 0.0);
-    }
+/// without it (so that no take is scored by a model that has seen it): how many takes have
+/// their emotion as the top answer, (before, after).
+pub fn leave_one_out(start: &Head, takes: &[Take], settings: &Settings) -> (usize, usize) {
     let top = |head: &Head, take: &Take| crate::analysis::argmax(&head.probabilities(take)) == take.label;
     let (mut before, mut after) = (0, 0);
     for (i, take) in takes.iter().enumerate() {
         let others: Vec<Take> = takes.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, t)| t.clone()).collect();
         before += usize::from(top(start, take));
-        after += usize::from(top(&adapt_head(start, &others, settings), take));
+        after += usize::from(top(&fit(start, &others, settings), take));
     }
-    (before as f32 / takes.len() as f32, after as f32 / takes.len() as f32)
+    (before, after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A head of one scale and two filters that reads filter c as class c.
+    fn head() -> Head {
+        Head {
+            tabs: 1,
+            filters: 2,
+            classes: 2,
+            fusion: vec![1.0],
+            fusion_learned: true,
+            weight: vec![1.0, 0.0, 0.0, 1.0],
+            bias: vec![0.0; 2],
+        }
+    }
+
+    fn take(label: usize, window: [f32; 2]) -> Take {
+        Take { label, windows: vec![window.to_vec()] }
+    }
+
+    const FIT: Settings =
+        Settings { centre: false, fit: FitSettings { steps: 200, learning_rate: 0.1, penalty: 0.0 }, guard: None };
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn the_guard_keeps_the_model_where_adapting_gets_the_takes_wrong() {
+        // Each sound is given both labels: a model fitted without one take learns the other
+        // label for its sound and gets the take wrong; the model gets one of each pair right.
+        let takes = [take(0, [1.0, 0.0]), take(1, [1.0, 0.0]), take(0, [0.0, 1.0]), take(1, [0.0, 1.0])];
+        let unguarded = adapt(&head(), &takes, &FIT);
+        assert_eq!((unguarded.before, unguarded.after), (0.5, 0.0));
+        assert!(!unguarded.kept);
+        assert_ne!(unguarded.head, head());
+        let guarded = adapt(&head(), &takes, &FIT.guarded(0));
+        assert!(guarded.kept);
+        assert_eq!(guarded.head, head());
+        assert_eq!(adapt_head(&head(), &takes, &FIT.guarded(0)), head());
+        assert_eq!(adapt_head(&head(), &takes, &FIT), unguarded.head);
+        // Two takes more wrong: a guard that allows one more wrong keeps the model, one that
+        // allows two adapts.
+        assert!(adapt(&head(), &takes, &FIT.guarded(1)).kept);
+        assert!(!adapt(&head(), &takes, &FIT.guarded(2)).kept);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn the_guard_lets_a_helpful_adaptation_through() {
+        // A voice that lifts filter 0 on every take: the model hears class 0 in all of them.
+        let takes: Vec<Take> = (0..3)
+            .flat_map(|i| {
+                let wobble = 0.1 * i as f32;
+                [take(0, [2.0 + wobble, 0.5]), take(1, [1.5 + wobble, 1.2])]
+            })
+            .collect();
+        let guarded = adapt(&head(), &takes, &FIT.guarded(0));
+        assert!(guarded.after > guarded.before, "{} → {}", guarded.before, guarded.after);
+        assert!(!guarded.kept);
+        assert_eq!(guarded.head, adapt_head(&head(), &takes, &FIT));
+        // A tie adapts: the takes cannot tell the two models apart, and adapting helps on average.
+        let clear = [take(0, [2.0, 0.0]), take(1, [0.0, 2.0]), take(0, [1.8, 0.1]), take(1, [0.1, 1.8])];
+        let tie = adapt(&head(), &clear, &FIT.guarded(0));
+        assert_eq!((tie.before, tie.after, tie.kept), (1.0, 1.0, false));
+        assert_ne!(tie.head, head());
+    }
 }
