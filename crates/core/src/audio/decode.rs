@@ -367,7 +367,7 @@ fn read_container<E: From<AudioError>>(
     sink: &mut (impl FnMut(&[f32], usize, u32) -> Result<(), E> + ?Sized),
 ) -> Result<Vec<String>, Refused<E>> {
     let source = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), Default::default());
-    let probed = symphonia::default::get_probe()
+    let probed = super::probe::probe()
         .format(&Hint::new(), source, &FormatOptions::default(), &MetadataOptions::default())
         .map_err(|e| unreadable(bytes, e))?;
     let mut format = probed.format;

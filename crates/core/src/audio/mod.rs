@@ -19,6 +19,7 @@ mod ogg_chain;
 #[cfg(feature = "formats")]
 mod opus;
 mod prepare;
+mod probe;
 mod resample;
 #[cfg(feature = "formats")]
 mod rewrap;

@@ -24,10 +24,15 @@ pub(super) fn checked(bytes: &[u8]) -> Result<&[u8], AudioError> {
 /// An ID3v2 tag (MP3s, sometimes FLACs) is a header and a size that says where the audio starts.
 fn after_id3v2(bytes: &[u8]) -> &[u8] {
     let Some(header) = bytes.get(..10).filter(|h| &h[..3] == b"ID3") else { return bytes };
+    &bytes[id3v2_length(header.try_into().expect("ten bytes")).min(bytes.len())..]
+}
+
+/// The length of the ID3v2 tag whose 10-byte header this is, header and footer included.
+pub(super) fn id3v2_length(header: &[u8; 10]) -> usize {
     // The size is "synchsafe": 7 bits per byte; a footer adds another 10 bytes.
     let size = header[6..10].iter().fold(0usize, |size, &b| (size << 7) | (b & 0x7f) as usize);
     let footer = if header[5] & 0x10 != 0 { 10 } else { 0 };
-    &bytes[(10 + size + footer).min(bytes.len())..]
+    10 + size + footer
 }
 
 fn refuse(what: &str) -> AudioError {
