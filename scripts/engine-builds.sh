@@ -19,12 +19,8 @@ cargo run -q -p wasm-scalar -- "$staging/timnet-worker_bg.wasm" "$staging/timnet
 # scalar build would make each rebuild the other's whole tree.
 target=${CARGO_TARGET_DIR:-target}/simd
 profile=dev
-opt=()
-if [ "${TRUNK_PROFILE:-debug}" = release ]; then
-  profile=wasm-release
-  opt=(-Oz --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
-       --enable-mutable-globals --enable-reference-types --enable-multivalue)
-fi
+# Without wasm-opt, as trunk's own builds (www/index.html says why).
+if [ "${TRUNK_PROFILE:-debug}" = release ]; then profile=wasm-release; fi
 RUSTFLAGS="-C target-feature=+simd128" CARGO_TARGET_DIR="$target" \
   cargo build --target wasm32-unknown-unknown --profile "$profile" -p timnet-app --bin timnet-worker --features simd
 out="$staging/simd"
@@ -32,7 +28,4 @@ mkdir -p "$out"
 dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
 wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name timnet-worker \
   "$target/wasm32-unknown-unknown/$dir/timnet-worker.wasm"
-if [ ${#opt[@]} -gt 0 ]; then
-  wasm-opt "${opt[@]}" "$out/timnet-worker_bg.wasm" -o "$out/timnet-worker_bg.wasm"
-fi
 printf "import init from './timnet-worker.js';await init();" > "$out/timnet-worker_loader.js"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What a visitor downloads: the page built for release (`trunk build --release`: the
-# wasm-release profile, LTO, wasm-opt -Oz) into target/dist-release, and the gzip'd size of
+# wasm-release profile: opt-level "z", LTO, no name section) into target/dist-release, and the gzip'd size of
 # each build a browser may load (the page and the engine worker, SIMD or scalar, with the
 # default model compiled in) against the 3 MB budget (docs/performance.md).
 set -euo pipefail

@@ -56,6 +56,15 @@ echo "screenshots: target/e2e/page.png, target/e2e/page-phone.png"
 # The main thread's long tasks, the live update rate and the benchmark of both engine builds
 # (tests/e2e), against the page's aims.
 grep -h "long tasks:\|bench:" "$logs/e2e.txt" || true
+
+step "the release build (what a visitor downloads), its size against the budget, and the page end to end on it"
+# A release build once failed to start in a browser (wasm-opt 108 broke wasm-bindgen's table
+# export) while every test ran on the dev build: the release build is tested too.
+bash scripts/sizes.sh 2>&1 | tee "$logs/sizes.txt"
+TMPDIR="$browsers_tmp" CHROMIUM="$CHROMIUM" TIMNET_DIST="$PWD/target/dist-release" \
+  cargo test -p timnet-e2e --test page -- --nocapture --test-threads=1 2>&1 | tee "$logs/e2e-release.txt"
+grep -h "^size:" "$logs/sizes.txt"
+grep -h "long tasks:\|bench:" "$logs/e2e-release.txt" || true
 # Tests that need the shared corpora (../shared/data, or TIMNET_DATA) say so and pass without
 # them, so that a clone of the project alone runs to the end; list them, so none goes unseen.
 if grep -h "SKIPPED:" "$logs"/*.txt; then

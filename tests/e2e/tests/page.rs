@@ -6,7 +6,9 @@
 //! your voice" panel; no long task on the main thread while the engine worker works; and words,
 //! not a blank page, when the worker cannot start.
 //!
-//! Run by scripts/test.sh after `trunk build --release`; `TIMNET_DIST` overrides dist/.
+//! Run by scripts/test.sh after `trunk build` (the dev profile); `TIMNET_DIST` overrides dist/,
+//! e.g. with the release build that scripts/sizes.sh leaves in target/dist-release (an absolute
+//! path: the tests run in tests/e2e).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
