@@ -10,7 +10,7 @@ use timnet::analysis::{Analyzer, block_on};
 use timnet::audio::prepare;
 use timnet::burn::prelude::Device;
 use timnet::weights::{Precision, Weights};
-use timnet_train::adaptation::{Summary, Trial, summarise, trials, utterances};
+use timnet_train::adaptation::{Summary, Trial, speaker_means, summarise, trials, utterances};
 use timnet_train::data::default_cache;
 use timnet_train::run::{Progress, Run, weights_dir};
 
@@ -304,20 +304,6 @@ pub struct Chosen {
     /// The validation speakers with the chosen settings, unguarded and with each guard.
     pub guarded: FoldAdaptation,
     pub test: FoldAdaptation,
-}
-
-/// Each speaker's UAR at k before and after the `column`th settings, averaged over draws.
-fn speaker_means(trials: &[Trial], k: usize, column: usize) -> Vec<(f64, f64)> {
-    let mut by_speaker: std::collections::BTreeMap<&str, Vec<&Trial>> = Default::default();
-    trials.iter().filter(|t| t.k == k).for_each(|t| by_speaker.entry(&t.speaker).or_default().push(t));
-    by_speaker
-        .values()
-        .map(|trials| {
-            let n = trials.len() as f64;
-            let before = trials.iter().map(|t| t.before).sum::<f64>() / n;
-            (before, trials.iter().map(|t| t.after[column]).sum::<f64>() / n)
-        })
-        .collect()
 }
 
 /// Which of `columns` settings leaves the fewest speakers more than two points worse off at k;

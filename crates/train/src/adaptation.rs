@@ -141,18 +141,11 @@ pub struct Summary {
 pub fn summarise(trials: &[Trial], ks: &[usize]) -> Vec<Summary> {
     ks.iter()
         .filter_map(|&k| {
-            let mut per_speaker: BTreeMap<&str, Vec<&Trial>> = BTreeMap::new();
-            trials.iter().filter(|t| t.k == k).for_each(|t| per_speaker.entry(&t.speaker).or_default().push(t));
-            let first = per_speaker.values().next()?.first()?;
-            let n = first.after.len();
+            let n = trials.iter().find(|t| t.k == k)?.after.len();
             let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
-            let before: Vec<f64> =
-                per_speaker.values().map(|ts| mean(&ts.iter().map(|t| t.before).collect::<Vec<_>>())).collect();
-            let after: Vec<Vec<f64>> = (0..n)
-                .map(|j| {
-                    per_speaker.values().map(|ts| mean(&ts.iter().map(|t| t.after[j]).collect::<Vec<_>>())).collect()
-                })
-                .collect();
+            let per_settings: Vec<Vec<(f64, f64)>> = (0..n).map(|j| speaker_means(trials, k, j)).collect();
+            let before: Vec<f64> = per_settings[0].iter().map(|(b, _)| *b).collect();
+            let after: Vec<Vec<f64>> = per_settings.iter().map(|s| s.iter().map(|(_, a)| *a).collect()).collect();
             let gains: Vec<Vec<f64>> =
                 after.iter().map(|a| a.iter().zip(&before).map(|(a, b)| a - b).collect()).collect();
             let spread = |g: &[f64]| {
@@ -161,7 +154,7 @@ pub fn summarise(trials: &[Trial], ks: &[usize]) -> Vec<Summary> {
             };
             Some(Summary {
                 k,
-                speakers: per_speaker.len(),
+                speakers: before.len(),
                 before: mean(&before),
                 after: after.iter().map(|a| mean(a)).collect(),
                 gain_spread: gains.iter().map(|g| spread(g)).collect(),
@@ -169,6 +162,15 @@ pub fn summarise(trials: &[Trial], ks: &[usize]) -> Vec<Summary> {
             })
         })
         .collect()
+}
+
+/// Each speaker's UAR at k before and after the `column`th settings, averaged over draws, in
+/// the speakers' order.
+pub fn speaker_means(trials: &[Trial], k: usize, column: usize) -> Vec<(f64, f64)> {
+    let mut per_speaker: BTreeMap<&str, Vec<&Trial>> = BTreeMap::new();
+    trials.iter().filter(|t| t.k == k).for_each(|t| per_speaker.entry(&t.speaker).or_default().push(t));
+    let mean = |ts: &[&Trial], f: &dyn Fn(&Trial) -> f64| ts.iter().map(|t| f(t)).sum::<f64>() / ts.len() as f64;
+    per_speaker.values().map(|ts| (mean(ts, &|t| t.before), mean(ts, &|t| t.after[column]))).collect()
 }
 
 #[cfg(test)]
