@@ -50,6 +50,8 @@ runs=(
   "mix-loco-band-cmvn|$loco $band --cmvn"
   "mix-loco-band-cmvn-balance|$loco $band --cmvn --balance"
   "mix-loco-band-cmvn-balance-aug|$loco $band --cmvn --balance --copies 4 --augment all"
+  "mix-loco-band-cmvn-balance-mixup|$loco $band --cmvn --balance --mixup 0.4"
+  "mix-loco-band-cmn-balance|$loco $band --cmn --balance"
   # The shipped default (model-weights/mix): the recipe that scored best on the validation
   # speakers of mix-loco-*, on all six corpora, for 20 epochs: the median of the six epochs
   # that validation chose in mix-loco-band-cmvn-balance (12 to 29).

@@ -70,6 +70,18 @@ impl Draw {
         let v = self.rng.random::<f64>();
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
+
+    /// A draw from Beta(α, α) by Jöhnk's rejection method (exact for any α > 0; a couple of
+    /// tries on average for the small α mixup uses).
+    pub fn beta(&mut self, alpha: f64) -> f64 {
+        loop {
+            let x = self.rng.random::<f64>().powf(1.0 / alpha);
+            let y = self.rng.random::<f64>().powf(1.0 / alpha);
+            if x + y <= 1.0 && x + y > 0.0 {
+                return x / (x + y);
+            }
+        }
+    }
 }
 
 /// The rate to hand the resampler so that the result plays `factor` times faster.
@@ -149,6 +161,32 @@ pub fn mask(features: &mut [f32], frames: usize, coeffs: usize, draw: &mut Draw)
     }
 }
 
+/// Mixup (Zhang et al., 2018) on a batch of `rows` feature matrices `x` and their `targets`:
+/// each row becomes λ·itself + (1-λ)·another row of the batch, its target likewise, with λ drawn
+/// from Beta(α, α) and folded to at least ½ so that every row stays mostly itself. Rows from
+/// different corpora blend, so no corpus's recording conditions alone mark an emotion.
+pub fn mixup(x: &mut [f32], targets: &mut [f32], rows: usize, alpha: f64, draw: &mut Draw) {
+    if rows < 2 || alpha <= 0.0 {
+        return;
+    }
+    let (width, classes) = (x.len() / rows, targets.len() / rows);
+    let (x0, t0) = (x.to_vec(), targets.to_vec());
+    for r in 0..rows {
+        // Any other row of the batch, each alike likely.
+        let other = (r + 1 + draw.below(rows - 1)) % rows;
+        let lambda = draw.beta(alpha);
+        let lambda = lambda.max(1.0 - lambda) as f32;
+        let blend = |out: &mut [f32], all: &[f32], n: usize| {
+            let (own, theirs) = (&all[r * n..(r + 1) * n], &all[other * n..(other + 1) * n]);
+            for ((o, &a), &b) in out.iter_mut().zip(own).zip(theirs) {
+                *o = lambda * a + (1.0 - lambda) * b;
+            }
+        };
+        blend(&mut x[r * width..(r + 1) * width], &x0, width);
+        blend(&mut targets[r * classes..(r + 1) * classes], &t0, classes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,5 +260,44 @@ mod tests {
             assert!(f.iter().filter(|&&v| v == 0.0).count() <= 2 * 11 * coeffs + 4 * frames);
         }
         assert!(zeroed > 0, "some draws mask something");
+    }
+
+    #[test]
+    fn beta_draws_have_the_distributions_mean_and_spread() {
+        let mut draw = Draw::new(3);
+        for alpha in [0.4, 1.0, 4.0] {
+            let xs: Vec<f64> = (0..20_000).map(|_| draw.beta(alpha)).collect();
+            let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
+            // Beta(α, α): mean ½, variance 1 / (4(2α + 1)).
+            let want = 1.0 / (4.0 * (2.0 * alpha + 1.0));
+            assert!((mean - 0.5).abs() < 0.01, "α {alpha}: mean {mean}");
+            assert!((var - want).abs() < 0.1 * want, "α {alpha}: variance {var}, want {want}");
+            assert!(xs.iter().all(|x| (0.0..=1.0).contains(x)));
+        }
+    }
+
+    #[test]
+    fn mixup_blends_each_row_mostly_with_itself_and_its_target_alike() {
+        // Row r is the constant r + 1; targets are one-hot on the row's own class.
+        let (rows, width, classes) = (4, 6, 4);
+        let mut x: Vec<f32> = (0..rows).flat_map(|r| vec![r as f32 + 1.0; width]).collect();
+        let mut t: Vec<f32> = (0..rows).flat_map(|r| (0..classes).map(move |k| f32::from(k == r))).collect();
+        mixup(&mut x, &mut t, rows, 0.4, &mut Draw::new(11));
+        for r in 0..rows {
+            let row = &x[r * width..(r + 1) * width];
+            assert!(row.iter().all(|&v| v == row[0]), "a row is blended as a whole");
+            let target = &t[r * classes..(r + 1) * classes];
+            assert!((target.iter().sum::<f32>() - 1.0).abs() < 1e-6, "targets still sum to 1");
+            assert!(target[r] >= 0.5, "every row stays mostly itself: {target:?}");
+            // The blended value is the targets' blend of the rows' values.
+            let expected: f32 = target.iter().enumerate().map(|(k, w)| w * (k as f32 + 1.0)).sum();
+            assert!((row[0] - expected).abs() < 1e-5, "row {r}: {} against {expected}", row[0]);
+        }
+        assert!(t.iter().filter(|&&w| w > 0.0 && w < 1.0).count() > 0, "something was mixed");
+        // Off (α = 0) leaves the batch alone.
+        let before = x.clone();
+        mixup(&mut x, &mut t, rows, 0.0, &mut Draw::new(11));
+        assert_eq!(x, before);
     }
 }

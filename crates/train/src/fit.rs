@@ -12,7 +12,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
 
-use crate::augment::{Draw, mask};
+use crate::augment::{Draw, mask, mixup};
 use crate::data::Dataset;
 use crate::fused::FusedTrainer;
 use crate::metrics::Scores;
@@ -68,6 +68,9 @@ pub struct FitOptions {
     /// Time and coefficient masks on every training batch ([`crate::augment::mask`]).
     #[serde(default)]
     pub mask: bool,
+    /// Mixup's α ([`crate::augment::mixup`]) on every training batch; 0: off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub mixup: f64,
     /// The GPUs to train on, each batch shared among them ([`crate::gpu::devices`] reads the
     /// names); empty: the backend's default device alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -85,6 +88,7 @@ impl Default for FitOptions {
             backend: Backend::Fused,
             balance_corpora: false,
             mask: false,
+            mixup: 0.0,
             devices: Vec::new(),
         }
     }
@@ -292,7 +296,7 @@ pub fn run_epoch(
     let mut total = 0.0;
     for (step, batch) in order.chunks(options.batch_size).enumerate() {
         let seed = mix(&[options.seed, fold, epoch as u64, step as u64 + 1]);
-        let targets = smoothed_targets(data, batch, classes, options.label_smoothing);
+        let mut targets = smoothed_targets(data, batch, classes, options.label_smoothing);
         let mut x = if copies == 0 {
             data.gather(batch)
         } else {
@@ -301,6 +305,9 @@ pub fn run_epoch(
             let versions: Vec<usize> = batch.iter().map(|_| draw.below(copies + 1)).collect();
             data.gather_versions(batch, &versions)
         };
+        if options.mixup > 0.0 {
+            mixup(&mut x, &mut targets, batch.len(), options.mixup, &mut Draw::new(mix(&[seed, 0x31c5])));
+        }
         if options.mask {
             let mut draw = Draw::new(mix(&[seed, 0x3a5c]));
             for row in x.chunks_exact_mut(data.frames * data.coeffs) {
@@ -393,6 +400,10 @@ fn smoothed_targets(data: &Dataset, rows: &[usize], classes: usize, alpha: f32) 
         y[r * classes + data.labels[i]] += 1.0 - alpha;
     }
     y
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn seconds_now() -> f64 {

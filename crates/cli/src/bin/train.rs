@@ -125,6 +125,9 @@ struct Args {
     /// Normalise each utterance's MFCCs to mean 0 and variance 1 per coefficient.
     #[arg(long)]
     cmvn: bool,
+    /// Normalise each utterance's MFCCs to mean 0 per coefficient, keeping their spread.
+    #[arg(long, conflicts_with = "cmvn")]
+    cmn: bool,
     /// Augmented copies of each utterance, made once and cached (0: no augmentation).
     #[arg(long, default_value_t = 0)]
     copies: usize,
@@ -134,6 +137,10 @@ struct Args {
     /// Batches with an equal share of every corpus of a mix.
     #[arg(long)]
     balance: bool,
+    /// Mixup on every training batch with this α: each utterance blended with another of its
+    /// batch (often of another corpus), features and labels alike (0: off).
+    #[arg(long, default_value_t = 0.0)]
+    mixup: f64,
     #[arg(long, default_value_t = 500)]
     epochs: usize,
     #[arg(long, default_value_t = 64)]
@@ -275,6 +282,9 @@ fn run(args: Args) -> Result<ExitCode> {
         None => {}
     }
     let augmentation = augmentation(&args)?;
+    if !(args.mixup.is_finite() && args.mixup >= 0.0) {
+        anyhow::bail!("--mixup takes an α of 0 (off) or more, not {}", args.mixup);
+    }
     let fit = FitOptions {
         epochs: args.epochs,
         batch_size: args.batch_size,
@@ -282,6 +292,7 @@ fn run(args: Args) -> Result<ExitCode> {
         backend,
         balance_corpora: args.balance,
         mask: augmentation.mask,
+        mixup: args.mixup,
         devices: args.devices.clone(),
         ..FitOptions::default()
     };
@@ -297,7 +308,11 @@ fn run(args: Args) -> Result<ExitCode> {
         select_on_validation: args.select == Select::Val,
         select_by,
         band_limit: args.band_limit,
-        normalisation: if args.cmvn { Normalisation::PerUtterance } else { Normalisation::None },
+        normalisation: match (args.cmvn, args.cmn) {
+            (true, _) => Normalisation::PerUtterance,
+            (_, true) => Normalisation::PerUtteranceMean,
+            _ => Normalisation::None,
+        },
         augmentation,
         command: command_line(),
         ..RunConfig::new(corpora, protocol, model, fit)

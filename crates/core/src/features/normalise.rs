@@ -17,6 +17,9 @@ pub enum Normalisation {
     /// Each coefficient to mean 0 and variance 1 over the recording's own frames; padding
     /// frames are set to 0 (the mean), so that silence added to fill a clip says nothing.
     PerUtterance,
+    /// Each coefficient to mean 0 over the recording's own frames, its spread kept (how far the
+    /// voice moves is a cue to arousal); padding frames are set to 0.
+    PerUtteranceMean,
 }
 
 /// Below this standard deviation a coefficient is treated as constant: a flat signal must not be
@@ -42,7 +45,10 @@ impl Normalisation {
         for t in own.clone() {
             var.iter_mut().zip(features.row(t)).zip(&mean).for_each(|((s, &v), m)| *s += (v as f64 - m).powi(2) / n);
         }
-        let scale: Vec<f64> = var.iter().map(|v| 1.0 / v.sqrt().max(MIN_STD)).collect();
+        let scale: Vec<f64> = match self {
+            Normalisation::PerUtteranceMean => vec![1.0; c],
+            _ => var.iter().map(|v| 1.0 / v.sqrt().max(MIN_STD)).collect(),
+        };
         for (t, row) in features.data.chunks_exact_mut(c).enumerate() {
             let padding = !own.contains(&t);
             for ((x, m), s) in row.iter_mut().zip(&mean).zip(&scale) {
@@ -62,6 +68,19 @@ pub fn frames_of(samples: Range<usize>, hop: usize, frames: usize) -> Range<usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_utterance_mean_centres_and_keeps_the_spread() {
+        let rows: Vec<f32> = (0..10).flat_map(|t| [t as f32 * 2.0 + 5.0, 3.0]).collect();
+        let mut f = Features { frames: 10, coeffs: 2, data: rows };
+        Normalisation::PerUtteranceMean.apply(&mut f, 2..8);
+        let own: Vec<f32> = (2..8).map(|t| f.row(t)[0]).collect();
+        assert!(own.iter().sum::<f32>().abs() < 1e-5, "mean 0: {own:?}");
+        // The steps of 2 between frames are kept, not scaled to variance 1.
+        assert!(own.windows(2).all(|w| (w[1] - w[0] - 2.0).abs() < 1e-5), "{own:?}");
+        assert!((2..8).all(|t| f.row(t)[1] == 0.0));
+        assert!([0, 1, 8, 9].iter().all(|&t| f.row(t) == [0.0, 0.0]));
+    }
 
     #[test]
     fn per_utterance_gives_mean_0_variance_1_and_silences_padding() {
