@@ -41,13 +41,18 @@ impl Normalisation {
         for t in own.clone() {
             mean.iter_mut().zip(features.row(t)).for_each(|(m, &v)| *m += v as f64 / n);
         }
-        let mut var = vec![0.0f64; c];
-        for t in own.clone() {
-            var.iter_mut().zip(features.row(t)).zip(&mean).for_each(|((s, &v), m)| *s += (v as f64 - m).powi(2) / n);
-        }
-        let scale: Vec<f64> = match self {
-            Normalisation::PerUtteranceMean => vec![1.0; c],
-            _ => var.iter().map(|v| 1.0 / v.sqrt().max(MIN_STD)).collect(),
+        // The spread is measured only where it is scaled away.
+        let scale: Vec<f64> = if self == Normalisation::PerUtteranceMean {
+            vec![1.0; c]
+        } else {
+            let mut var = vec![0.0f64; c];
+            for t in own.clone() {
+                var.iter_mut()
+                    .zip(features.row(t))
+                    .zip(&mean)
+                    .for_each(|((s, &v), m)| *s += (v as f64 - m).powi(2) / n);
+            }
+            var.iter().map(|v| 1.0 / v.sqrt().max(MIN_STD)).collect()
         };
         for (t, row) in features.data.chunks_exact_mut(c).enumerate() {
             let padding = !own.contains(&t);
@@ -69,12 +74,19 @@ pub fn frames_of(samples: Range<usize>, hop: usize, frames: usize) -> Range<usiz
 mod tests {
     use super::*;
 
-    #[test]
-    fn per_utterance_mean_centres_and_keeps_the_spread() {
+    /// Ten frames of two coefficients: a ramp (steps of 2) and a constant. Normalised with
+    /// frames 2..8 as the recording's own, it returns those frames' first coefficient.
+    fn normalised_ramp(normalisation: Normalisation) -> (Features, Vec<f32>) {
         let rows: Vec<f32> = (0..10).flat_map(|t| [t as f32 * 2.0 + 5.0, 3.0]).collect();
         let mut f = Features { frames: 10, coeffs: 2, data: rows };
-        Normalisation::PerUtteranceMean.apply(&mut f, 2..8);
-        let own: Vec<f32> = (2..8).map(|t| f.row(t)[0]).collect();
+        normalisation.apply(&mut f, 2..8);
+        let own = (2..8).map(|t| f.row(t)[0]).collect();
+        (f, own)
+    }
+
+    #[test]
+    fn per_utterance_mean_centres_and_keeps_the_spread() {
+        let (f, own) = normalised_ramp(Normalisation::PerUtteranceMean);
         assert!(own.iter().sum::<f32>().abs() < 1e-5, "mean 0: {own:?}");
         // The steps of 2 between frames are kept, not scaled to variance 1.
         assert!(own.windows(2).all(|w| (w[1] - w[0] - 2.0).abs() < 1e-5), "{own:?}");
@@ -84,10 +96,7 @@ mod tests {
 
     #[test]
     fn per_utterance_gives_mean_0_variance_1_and_silences_padding() {
-        let rows: Vec<f32> = (0..10).flat_map(|t| [t as f32 * 2.0 + 5.0, 3.0]).collect();
-        let mut f = Features { frames: 10, coeffs: 2, data: rows };
-        Normalisation::PerUtterance.apply(&mut f, 2..8);
-        let own: Vec<f32> = (2..8).map(|t| f.row(t)[0]).collect();
+        let (f, own) = normalised_ramp(Normalisation::PerUtterance);
         let mean: f32 = own.iter().sum::<f32>() / 6.0;
         let var: f32 = own.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / 6.0;
         assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4, "mean {mean} var {var}");
