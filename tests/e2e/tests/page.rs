@@ -6,9 +6,9 @@
 //! your voice" panel; no long task on the main thread while the engine worker works; and words,
 //! not a blank page, when the worker cannot start.
 //!
-//! Run by scripts/test.sh after `trunk build` (the dev profile); `TIMNET_DIST` overrides dist/,
-//! e.g. with the release build that scripts/sizes.sh leaves in target/dist-release (an absolute
-//! path: the tests run in tests/e2e).
+//! Run by scripts/test.sh on the release build that scripts/sizes.sh leaves in
+//! target/dist-release (what `./dev serve` serves); `TIMNET_DIST` names another build, e.g. `dist`
+//! after a plain `trunk build` (a relative path is taken from the workspace's root).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -149,8 +149,9 @@ struct Visit {
 }
 
 async fn visit(extra: &[String]) -> WebDriverResult<Visit> {
-    let dist = std::env::var_os("TIMNET_DIST").map(PathBuf::from).unwrap_or_else(|| workspace().join("dist"));
-    assert!(dist.join("index.html").is_file(), "build the page first: trunk build ({})", dist.display());
+    // `join` keeps an absolute path as it is.
+    let dist = workspace().join(std::env::var_os("TIMNET_DIST").unwrap_or_else(|| "target/dist-release".into()));
+    assert!(dist.join("index.html").is_file(), "build the page first: bash scripts/sizes.sh ({})", dist.display());
     let (offline, requests, refused) = (Arc::new(AtomicBool::new(false)), Requests::default(), Refused::default());
     let port = serve(dist, offline.clone(), requests.clone(), refused.clone());
     let origin = format!("http://127.0.0.1:{port}");
