@@ -8,9 +8,10 @@ use anyhow::{Context, Result, bail};
 use timnet::adapt::{FitSettings, Settings, Take, label_takes, personalised};
 use timnet::analysis::{Analyzer, block_on};
 use timnet::audio::prepare;
+use timnet::burn::module::Module;
 use timnet::burn::prelude::Device;
 use timnet::weights::{Precision, Weights};
-use timnet_train::adaptation::{Summary, Trial, speaker_means, summarise, trials, utterances};
+use timnet_train::adaptation::{Network, Summary, Trial, speaker_means, summarise, trials, utterances};
 use timnet_train::data::default_cache;
 use timnet_train::run::{Progress, Run, weights_dir};
 
@@ -53,6 +54,7 @@ pub fn settings(
     learning_rate: f32,
     penalty: f32,
     guard: Option<usize>,
+    batch_norm: f32,
 ) -> Result<Settings> {
     if steps > 10_000 {
         bail!("--steps must be at most 10,000");
@@ -63,23 +65,25 @@ pub fn settings(
     if !(0.0..=1e6).contains(&penalty) {
         bail!("--penalty must be 0 to 1,000,000");
     }
-    Ok(Settings { centre, fit: FitSettings { steps, learning_rate, penalty }, guard })
+    if !(0.0..=1.0).contains(&batch_norm) {
+        bail!("--batch-norm must be 0 to 1");
+    }
+    Ok(Settings { centre, fit: FitSettings { steps, learning_rate, penalty }, guard, batch_norm })
 }
 
 /// Adapt `weights` to the takes in `takes_dir` and write the result to `out`.
 pub fn adapt(out: &mut impl Write, weights: Weights, takes_dir: &Path, to: &Path, settings: &Settings) -> Result<()> {
     let files = read_takes(takes_dir)?;
     let labels = label_takes(&weights.sidecar.labels, files.iter().map(|(e, _)| e.as_str()))?;
-    let analyzer = Analyzer::new(weights, Device::flex());
-    let mut takes: Vec<Take> = Vec::with_capacity(files.len());
+    let mut analyzer = Analyzer::new(weights, Device::flex());
+    let mut prepared = Vec::with_capacity(files.len());
     let mut unreadable = Vec::new();
-    for ((_, file), label) in files.iter().zip(&labels) {
+    for (_, file) in &files {
         let take = timnet::files::read_regular(file, timnet::files::MAX_AUDIO_BYTES)
             .map_err(anyhow::Error::from)
-            .and_then(|bytes| Ok(prepare(&bytes)?))
-            .and_then(|prepared| Ok(block_on(analyzer.take(&prepared, *label))?));
+            .and_then(|bytes| Ok(prepare(&bytes)?));
         match take {
-            Ok(take) => takes.push(take),
+            Ok(take) => prepared.push(take),
             Err(e) => unreadable.push(format!("{}: {e:#}", file.display())),
         }
     }
@@ -90,6 +94,14 @@ pub fn adapt(out: &mut impl Write, weights: Weights, takes_dir: &Path, to: &Path
             unreadable.join("\n  ")
         );
     }
+    if settings.batch_norm > 0.0 {
+        analyzer = Analyzer::new(analyzer.renormalised(&prepared, settings.batch_norm), Device::flex());
+    }
+    let takes = prepared
+        .iter()
+        .zip(&labels)
+        .map(|(p, &label)| block_on(analyzer.take(p, label)))
+        .collect::<Result<Vec<Take>, _>>()?;
     let start = block_on(analyzer.head())?;
     let outcome = timnet::adapt::adapt(&start, &takes, settings);
     let scores = format!(
@@ -114,23 +126,34 @@ pub fn adapt(out: &mut impl Write, weights: Weights, takes_dir: &Path, to: &Path
 }
 
 /// The settings `adapt-eval --grid` compares: the label-free step alone, the labelled fit
-/// alone, both at several penalties, longer and faster fits, and the default one guarded.
+/// alone, both at several penalties, longer and faster fits, BatchNorm's statistics
+/// re-estimated on the takes (alone, and before the fit), and the default one guarded.
 pub fn grid() -> Vec<(String, Settings)> {
     let fit = |steps: usize, learning_rate: f32, penalty: f32| FitSettings { steps, learning_rate, penalty };
     let mut grid = vec![
-        ("centre only".to_string(), Settings { centre: true, fit: fit(0, 0.01, 0.0), guard: None }),
-        ("fit λ=0.1".to_string(), Settings { centre: false, fit: fit(100, 0.01, 0.1), guard: None }),
+        ("centre only".to_string(), Settings { centre: true, fit: fit(0, 0.01, 0.0), ..Settings::default() }),
+        ("fit λ=0.1".to_string(), Settings { centre: false, fit: fit(100, 0.01, 0.1), ..Settings::default() }),
     ];
     for penalty in [0.01, 0.1, 1.0] {
         grid.push((
             format!("centre+fit λ={penalty}"),
-            Settings { centre: true, fit: fit(100, 0.01, penalty), guard: None },
+            Settings { centre: true, fit: fit(100, 0.01, penalty), ..Settings::default() },
         ));
     }
-    let longer = Settings { centre: true, fit: fit(300, 0.03, 0.01), guard: None };
+    let longer = Settings { centre: true, fit: fit(300, 0.03, 0.01), ..Settings::default() };
     grid.push(("centre+fit λ=0.01 ×3".to_string(), longer));
     grid.push(("centre+fit λ=0.001 ×3".to_string(), Settings { fit: fit(300, 0.03, 0.001), ..longer }));
     grid.push(("centre+fit λ=0.01 ×10".to_string(), Settings { fit: fit(1000, 0.03, 0.01), ..longer }));
+    // BatchNorm's statistics re-estimated on the takes: alone (label-free), and before the fit.
+    let renormalise_only = Settings { centre: false, fit: fit(0, 0.01, 0.0), batch_norm: 1.0, ..longer };
+    grid.push(("BN only".to_string(), renormalise_only));
+    for share in [0.5, 1.0] {
+        grid.push((format!("BN {share} centre+fit λ=0.01 ×3"), Settings { batch_norm: share, ..longer }));
+    }
+    grid.push((
+        "BN 1 centre+fit λ=0.001 ×3".to_string(),
+        Settings { fit: fit(300, 0.03, 0.001), batch_norm: 1.0, ..longer },
+    ));
     for more_wrong in GUARDS {
         grid.push((guarded_name("centre+fit λ=0.01 ×3", more_wrong), longer.guarded(more_wrong)));
     }
@@ -276,11 +299,13 @@ impl Evaluation<'_> {
             .with_context(|| {
                 format!("the model's emotions ({}) are not the run's", weights.sidecar.labels.join(", "))
             })?;
-        let utterances = utterances(&weights, &prepared.data, &rows, &columns)?;
+        let model = weights.model.valid();
+        let utterances = utterances(&model, &prepared.data, &rows, &columns)?;
         let start = block_on(Analyzer::new(weights, Device::flex()).head())?;
         let only: Vec<Settings> = settings.iter().map(|(_, s)| *s).collect();
         let seed = timnet_train::mix(&[46, index as u64]);
-        let trials = trials(&start, &utterances, &columns, self.ks, self.draws, &only, seed);
+        let network = Network { model: &model, data: &prepared.data };
+        let trials = trials(&start, &utterances, Some(&network), &columns, self.ks, self.draws, &only, seed)?;
         Ok(FoldAdaptation {
             fold: fold.name.clone(),
             weights: weights_dir.display().to_string(),

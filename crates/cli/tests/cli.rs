@@ -517,6 +517,39 @@ fn the_guard_writes_nothing_where_adapting_gets_the_takes_wrong() {
     assert!(text.contains("50% right before, 0% after") && out.join("model.json").exists(), "{text}");
 }
 
+/// `--batch-norm`: the network's BatchNorm statistics re-estimated on the takes, label-free (no
+/// fit here), change what the model hears, and the sidecar says how it was adapted.
+#[test]
+fn adapt_with_batch_norm_renormalises_the_network_on_the_takes() {
+    let dir = common::scratch("cli-adapt-batch-norm");
+    let takes = dir.join("takes");
+    let files = common::voice_takes(&takes, 1);
+    let probabilities = |weights: Option<&Path>| {
+        let mut args = vec!["predict", "--json"];
+        if let Some(w) = weights {
+            args.extend(["--weights", w.to_str().unwrap()]);
+        }
+        args.push(files[0].1.to_str().unwrap());
+        let (ok, json, err) = timnet(&args);
+        assert!(ok, "{err}");
+        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+        report[0]["analysis"]["probabilities"].clone()
+    };
+    let out = dir.join("renormalised");
+    let adapt = |share: &str| {
+        let (takes, out) = (takes.to_str().unwrap(), out.to_str().unwrap());
+        timnet(&["adapt", "--takes", takes, "--out", out, "--no-centre", "--steps", "0", "--batch-norm", share])
+    };
+    let (ok, _, err) = adapt("1");
+    assert!(ok, "{err}");
+    let sidecar: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!(sidecar["personalised"]["settings"]["batch_norm"], 1.0, "{sidecar}");
+    assert_ne!(probabilities(Some(&out)), probabilities(None));
+    let (ok, _, err) = adapt("2");
+    assert!(!ok && err.contains("--batch-norm must be 0 to 1"), "{err}");
+}
+
 #[test]
 fn adapt_refuses_takes_it_cannot_use_in_words() {
     let dir = common::scratch("cli-adapt-errors");

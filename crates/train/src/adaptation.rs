@@ -2,6 +2,9 @@
 //! voice"): for each speaker, k utterances of each emotion are drawn as enrolment takes, the
 //! model is adapted to them by [`timnet::adapt`], and the speaker's other utterances are scored
 //! before and after. Several draws per k, each seeded, so the table can be made again.
+//! Settings that re-estimate BatchNorm's statistics ([`Settings::batch_norm`]) have every
+//! utterance of the speaker computed again by the network renormalised on the enrolment
+//! ([`Network`]); the others refit the head on features computed once.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use timnet::adapt::{Head, Settings, Take, adapt_head};
 use timnet::analysis::argmax;
-use timnet::weights::Weights;
+use timnet::model::TimNet;
 
 use crate::data::Dataset;
 use crate::metrics::Scores;
@@ -23,34 +26,68 @@ use crate::{Result, TrainError, mix};
 /// (labelled by the model's output column).
 #[derive(Debug, Clone)]
 pub struct Utterance {
+    /// Its row in the dataset it was read from.
+    pub row: usize,
     pub speaker: String,
     pub class: usize,
     pub take: Take,
 }
 
-/// The utterances `rows` of `data` with a named speaker, as takes for `weights`: `columns[c]`
+/// The utterances `rows` of `data` with a named speaker, as takes for `model`: `columns[c]`
 /// is the model's output for `data`'s class c. One window per utterance, the clip `data` was
 /// fitted to, as training and `eval` score them.
-pub fn utterances(weights: &Weights, data: &Dataset, rows: &[usize], columns: &[usize]) -> Result<Vec<Utterance>> {
-    let device = Device::flex();
-    let model = weights.model.valid();
+pub fn utterances(model: &TimNet, data: &Dataset, rows: &[usize], columns: &[usize]) -> Result<Vec<Utterance>> {
     let rows: Vec<usize> = rows.iter().copied().filter(|&i| data.speakers[i].is_some()).collect();
-    let width = model.config().tabs * model.config().filters;
-    let mut out = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(64) {
-        let x = TensorData::new(data.gather(chunk), [chunk.len(), data.frames, data.coeffs]);
-        let scales = model.scales(Tensor::from_data(x, &device)).into_data();
-        let scales = scales.try_to_vec::<f32>().map_err(|e| TrainError::Evaluation(format!("{e:?}")))?;
-        for (&i, g) in chunk.iter().zip(scales.chunks_exact(width)) {
+    let scales = Network { model, data }.scales(&rows)?;
+    Ok(rows
+        .iter()
+        .zip(scales)
+        .map(|(&i, g)| {
             let class = data.labels[i];
-            out.push(Utterance {
+            Utterance {
+                row: i,
                 speaker: data.speakers[i].clone().unwrap_or_default(),
                 class,
-                take: Take { label: columns[class], windows: vec![g.to_vec()] },
-            });
+                take: Take { label: columns[class], windows: vec![g] },
+            }
+        })
+        .collect())
+}
+
+/// The network and the dataset its utterances come from, for settings that renormalise the
+/// network on a speaker's enrolment.
+pub struct Network<'a> {
+    pub model: &'a TimNet,
+    pub data: &'a Dataset,
+}
+
+impl Network<'_> {
+    /// The per-scale features of `rows`, one vector per row.
+    fn scales(&self, rows: &[usize]) -> Result<Vec<Vec<f32>>> {
+        let width = self.model.config().tabs * self.model.config().filters;
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(64) {
+            let scales = self.model.scales(self.batch(chunk)).into_data();
+            let scales = scales.try_to_vec::<f32>().map_err(|e| TrainError::Evaluation(format!("{e:?}")))?;
+            out.extend(scales.chunks_exact(width).map(<[f32]>::to_vec));
         }
+        Ok(out)
     }
-    Ok(out)
+
+    fn batch(&self, rows: &[usize]) -> Tensor<3> {
+        let x = TensorData::new(self.data.gather(rows), [rows.len(), self.data.frames, self.data.coeffs]);
+        Tensor::from_data(x, &Device::flex())
+    }
+
+    /// `utterances` as takes of the network whose BatchNorm statistics are re-estimated on the
+    /// `enrolment` utterances, blended by `share`.
+    fn renormalised(&self, share: f32, enrolment: &[&Utterance], utterances: &[&Utterance]) -> Result<Vec<Take>> {
+        let rows: Vec<usize> = enrolment.iter().map(|u| u.row).collect();
+        let model = self.model.renormalised(self.batch(&rows), f64::from(share));
+        let rows: Vec<usize> = utterances.iter().map(|u| u.row).collect();
+        let scales = Network { model: &model, data: self.data }.scales(&rows)?;
+        Ok(utterances.iter().zip(scales).map(|(u, g)| Take { label: u.take.label, windows: vec![g] }).collect())
+    }
 }
 
 /// One enrolment draw for one speaker.
@@ -69,29 +106,36 @@ pub struct Trial {
 
 /// For every speaker with more than k utterances of each of the `classes` scored, `draws`
 /// enrolments of k takes per emotion; UAR before and after adapting `start` by each settings.
+/// `network` computes the utterances again for settings that renormalise it; without it, they
+/// are refused.
+#[allow(clippy::too_many_arguments)]
 pub fn trials(
     start: &Head,
     utterances: &[Utterance],
+    network: Option<&Network>,
     classes: &[usize],
     ks: &[usize],
     draws: usize,
     settings: &[Settings],
     seed: u64,
-) -> Vec<Trial> {
+) -> Result<Vec<Trial>> {
+    if network.is_none() && settings.iter().any(|s| s.batch_norm != 0.0) {
+        return Err(TrainError::Evaluation("renormalising needs the network and its dataset".into()));
+    }
     let mut by_speaker: BTreeMap<&str, Vec<&Utterance>> = BTreeMap::new();
     for u in utterances {
         by_speaker.entry(u.speaker.as_str()).or_default().push(u);
     }
     let columns = classes;
-    let predict = |head: &Head, u: &Utterance| {
-        let p = head.probabilities(&u.take);
-        let shared: Vec<f32> = columns.iter().map(|&c| p[c]).collect();
-        argmax(&shared)
-    };
-    let score = |head: &Head, tests: &[&Utterance]| {
-        let truth: Vec<usize> = tests.iter().map(|u| u.class).collect();
-        let predicted: Vec<usize> = tests.iter().map(|u| predict(head, u)).collect();
-        Scores::new(&truth, &predicted, columns.len()).uar
+    let score = |head: &Head, takes: &[&Take], truth: &[usize]| {
+        let predicted: Vec<usize> = takes
+            .iter()
+            .map(|take| {
+                let p = head.probabilities(take);
+                argmax(&columns.iter().map(|&c| p[c]).collect::<Vec<f32>>())
+            })
+            .collect();
+        Scores::new(truth, &predicted, columns.len()).uar
     };
     let mut out = Vec::new();
     for (s, (speaker, own)) in by_speaker.iter().enumerate() {
@@ -107,21 +151,45 @@ pub fn trials(
                 for class in &per_class {
                     let mut shuffled = class.clone();
                     shuffled.shuffle(&mut rng);
-                    enrolment.extend(shuffled[..k].iter().map(|u| u.take.clone()));
+                    enrolment.extend_from_slice(&shuffled[..k]);
                     tests.extend_from_slice(&shuffled[k..]);
+                }
+                let truth: Vec<usize> = tests.iter().map(|u| u.class).collect();
+                let own_takes = |us: &[&Utterance]| us.iter().map(|u| u.take.clone()).collect::<Vec<Take>>();
+                // The enrolment and the tests as each share of renormalising computes them.
+                let mut renormalised: Vec<(f32, Vec<Take>, Vec<Take>)> = Vec::new();
+                let mut after = Vec::with_capacity(settings.len());
+                for settings in settings {
+                    let share = settings.batch_norm;
+                    if share != 0.0 && !renormalised.iter().any(|(s, ..)| *s == share) {
+                        let network = network.expect("checked above");
+                        let both: Vec<&Utterance> = enrolment.iter().chain(&tests).copied().collect();
+                        let mut takes = network.renormalised(share, &enrolment, &both)?;
+                        let tested = takes.split_off(enrolment.len());
+                        renormalised.push((share, takes, tested));
+                    }
+                    let head_and_score = |enrolled: &[Take], tested: &[&Take]| {
+                        score(&adapt_head(start, enrolled, settings), tested, &truth)
+                    };
+                    after.push(match renormalised.iter().find(|(s, ..)| *s == share) {
+                        Some((_, enrolled, tested)) => head_and_score(enrolled, &tested.iter().collect::<Vec<_>>()),
+                        None => {
+                            head_and_score(&own_takes(&enrolment), &tests.iter().map(|u| &u.take).collect::<Vec<_>>())
+                        }
+                    });
                 }
                 out.push(Trial {
                     speaker: speaker.to_string(),
                     k,
                     draw,
                     tested: tests.len(),
-                    before: score(start, &tests),
-                    after: settings.iter().map(|s| score(&adapt_head(start, &enrolment, s), &tests)).collect(),
+                    before: score(start, &tests.iter().map(|u| &u.take).collect::<Vec<_>>(), &truth),
+                    after,
                 });
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// Per k: the mean over speakers of each speaker's mean over draws, before and after each
@@ -199,6 +267,7 @@ mod tests {
                     g[3] = voice;
                     let scales = [g.clone(), g].concat();
                     utterances.push(Utterance {
+                        row: utterances.len(),
                         speaker: speaker.into(),
                         class,
                         take: Take { label: class, windows: vec![scales] },
@@ -208,10 +277,10 @@ mod tests {
         }
         let fit = FitSettings { steps: 100, learning_rate: 0.05, penalty: 0.1 };
         let settings = [
-            Settings { centre: true, fit: FitSettings { steps: 0, ..fit }, guard: None },
-            Settings { centre: true, fit, guard: None },
+            Settings { centre: true, fit: FitSettings { steps: 0, ..fit }, ..Settings::default() },
+            Settings { centre: true, fit, ..Settings::default() },
         ];
-        let trials = trials(&start, &utterances, &[0, 1, 2], &[1, 2], 3, &settings, 7);
+        let trials = trials(&start, &utterances, None, &[0, 1, 2], &[1, 2], 3, &settings, 7).unwrap();
         assert_eq!(trials.len(), 2 * 2 * 3);
         assert!(trials.iter().all(|t| t.tested == 3 * (6 - t.k)));
         let summary = summarise(&trials, &[1, 2]);
@@ -236,9 +305,85 @@ mod tests {
         let take = |label| Take { label, windows: vec![vec![0.5]] };
         let utterances: Vec<Utterance> = [(0, 2), (1, 1)]
             .iter()
-            .flat_map(|&(class, n)| (0..n).map(move |_| Utterance { speaker: "x".into(), class, take: take(class) }))
+            .flat_map(|&(class, n)| {
+                (0..n).map(move |_| Utterance { row: 0, speaker: "x".into(), class, take: take(class) })
+            })
             .collect();
-        assert!(trials(&start, &utterances, &[0, 1], &[1], 2, &[Settings::default()], 1).is_empty());
+        assert!(trials(&start, &utterances, None, &[0, 1], &[1], 2, &[Settings::default()], 1).unwrap().is_empty());
+        let renormalising = Settings { batch_norm: 1.0, ..Settings::default() };
+        assert!(trials(&start, &utterances, None, &[0, 1], &[1], 2, &[renormalising], 1).is_err());
         assert!(summarise(&[], &[1]).is_empty());
+    }
+
+    /// Two speakers of three emotions, the second heard through a channel of its own (every
+    /// coefficient scaled and shifted), and a network whose statistics are the first's.
+    fn network_and_utterances() -> (TimNet, Dataset, Vec<Utterance>) {
+        let (frames, coeffs, classes) = (60, 39, 3);
+        let mut data = Dataset { frames, coeffs, ..Dataset::empty() };
+        for (speaker, gain, offset) in [("a", 1.0f32, 0.0f32), ("b", 1.8, 1.5)] {
+            for class in 0..classes {
+                for n in 0..5 {
+                    data.features.extend((0..frames * coeffs).map(|i| {
+                        let (t, c) = (i / coeffs, i % coeffs);
+                        let wave = (0.07 * (t * (c + 1 + 4 * class)) as f32 + n as f32).sin();
+                        gain * wave + offset * (1.0 - c as f32 / 39.0)
+                    }));
+                    data.labels.push(class);
+                    data.speakers.push(Some(speaker.to_string()));
+                }
+            }
+        }
+        let model = timnet::model::TimNetConfig::default().with_classes(classes).init(&Device::flex());
+        let a: Vec<usize> = (0..15).collect();
+        let model = model.renormalised(Network { model: &model, data: &data }.batch(&a), 1.0);
+        let all: Vec<usize> = (0..data.labels.len()).collect();
+        let utterances = utterances(&model, &data, &all, &[0, 1, 2]).unwrap();
+        (model, data, utterances)
+    }
+
+    /// The model's head as numbers.
+    fn head_of(model: &TimNet) -> Head {
+        let numbers = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
+        let config = model.config();
+        Head {
+            tabs: config.tabs,
+            filters: config.filters,
+            classes: config.classes,
+            fusion: numbers(model.fusion_weights(&Device::flex())),
+            fusion_learned: true,
+            weight: numbers(model.head.weight.val().reshape([config.filters * config.classes])),
+            bias: model.head.bias.as_ref().map_or(vec![0.0; config.classes], |b| numbers(b.val())),
+        }
+    }
+
+    fn largest_gap(a: &Take, b: &Take) -> f32 {
+        a.windows[0].iter().zip(&b.windows[0]).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn renormalised_utterances_are_the_speakers_own_computed_again() {
+        let (model, data, utterances) = network_and_utterances();
+        let network = Network { model: &model, data: &data };
+        let start = head_of(&model);
+        let keep = Settings {
+            centre: false,
+            fit: FitSettings { steps: 0, learning_rate: 0.01, penalty: 0.0 },
+            ..Settings::default()
+        };
+        // A vanishing share computes every utterance again and scores as the features computed
+        // once did.
+        let settings = [keep, Settings { batch_norm: 1e-9, ..keep }, Settings { batch_norm: 1.0, ..keep }];
+        let trials = trials(&start, &utterances, Some(&network), &[0, 1, 2], &[1], 2, &settings, 3).unwrap();
+        assert_eq!(trials.len(), 2 * 2);
+        for t in &trials {
+            assert_eq!(t.after[0], t.before, "{t:?}");
+            assert_eq!(t.after[1], t.before, "{t:?}");
+        }
+        // Speaker a's statistics are the network's already, so its features stay; b's move.
+        let (a, b): (Vec<&Utterance>, Vec<&Utterance>) = utterances.iter().partition(|u| u.speaker == "a");
+        let again = network.renormalised(1.0, &a, &a[..1]).unwrap();
+        assert!(largest_gap(&again[0], &a[0].take) < 1e-4, "{}", largest_gap(&again[0], &a[0].take));
+        let again = network.renormalised(1.0, &b, &b[..1]).unwrap();
+        assert!(largest_gap(&again[0], &b[0].take) > 1e-2, "{}", largest_gap(&again[0], &b[0].take));
     }
 }

@@ -101,7 +101,7 @@ impl Dataset {
         all
     }
 
-    fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         Dataset {
             features: Vec::new(),
             augmented: Vec::new(),

@@ -119,6 +119,10 @@ enum Command {
         /// as the page adapts).
         #[arg(long, value_name = "N|off", value_parser = guard)]
         guard: Option<Guard>,
+        /// The share (0 to 1) of the takes' own statistics in every BatchNorm of the network,
+        /// re-estimated before the fit (0: the model's alone).
+        #[arg(long, default_value_t = Settings::default().batch_norm)]
+        batch_norm: f32,
     },
     /// Measure adaptation on the speakers of a training run's fold: for each speaker, k takes
     /// per emotion drawn at random, the speaker's other utterances scored before and after.
@@ -179,9 +183,9 @@ fn main() -> ExitCode {
         Command::Predict { files, model, json } => predict(&mut out, &files, &model, json),
         Command::Eval { model, corpus, classes, json } => eval(&mut out, &model, &corpus, &classes, json),
         Command::Export { weights, out: to, half } => export(&mut out, &weights, &to, half),
-        Command::Adapt { model, takes, out: to, no_centre, steps, learning_rate, penalty, guard } => {
+        Command::Adapt { model, takes, out: to, no_centre, steps, learning_rate, penalty, guard, batch_norm } => {
             let guard = guard.map_or(Settings::default().guard, |Guard(g)| g);
-            adapt::settings(!no_centre, steps, learning_rate, penalty, guard)
+            adapt::settings(!no_centre, steps, learning_rate, penalty, guard, batch_norm)
                 .and_then(|settings| adapt::adapt(&mut out, model.load()?.0, &takes, &to, &settings))
         }
         Command::AdaptEval { run, fold, weights, set, k, draws, grid, choose, json } => {

@@ -5,6 +5,8 @@
 //! ([`Analyzer::take`]); then only what reads them changes ([`head`]): a label-free shift of the
 //! head's bias that evens the person's mean logits ([`Head::centred`]), and a fit of the fusion
 //! weights and the dense head with a penalty that keeps them near the model's ([`Head::fitted`]).
+//! Optionally, before the takes' features are computed, the network's BatchNorm statistics are
+//! re-estimated on the person's takes ([`Analyzer::renormalised`], label-free).
 
 pub mod head;
 
@@ -35,6 +37,15 @@ pub struct Settings {
     /// hurts keeps the answers it had. None in sidecars written before it existed.
     #[serde(default)]
     pub guard: Option<usize>,
+    /// The share of the person's own statistics in every BatchNorm's (0: the model's alone),
+    /// applied to the network by [`Analyzer::renormalised`] before the takes' features are
+    /// computed; [`adapt`] itself refits only the head. Absent where 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub batch_norm: f32,
+}
+
+fn is_zero(share: &f32) -> bool {
+    *share == 0.0
 }
 
 impl Default for Settings {
@@ -43,7 +54,12 @@ impl Default for Settings {
     /// --weights model-weights/mix --set validation --grid` (docs/results.md, "Teach it your
     /// voice").
     fn default() -> Self {
-        Settings { centre: true, fit: FitSettings { steps: 300, learning_rate: 0.03, penalty: 0.01 }, guard: None }
+        Settings {
+            centre: true,
+            fit: FitSettings { steps: 300, learning_rate: 0.03, penalty: 0.01 },
+            guard: None,
+            batch_norm: 0.0,
+        }
     }
 }
 
@@ -88,6 +104,21 @@ impl Analyzer {
         let features: Vec<_> = windows.iter().map(|w| self.front_end().placed(&w.samples, w.own.clone())).collect();
         let scales = read(self.weights().model.scales(self.batch(&features)).into_data_async().await)?;
         Ok(Take { label, windows: scales.chunks_exact(tabs_filters).map(<[f32]>::to_vec).collect() })
+    }
+
+    /// The loaded weights with every BatchNorm's statistics re-estimated on the windows of these
+    /// recordings, blended with the trained ones by `share` ([`TimNet::renormalised`]).
+    pub fn renormalised(&self, recordings: &[Prepared], share: f32) -> Weights {
+        let features: Vec<_> = recordings
+            .iter()
+            .flat_map(|p| self.windows(&p.samples))
+            .map(|w| self.front_end().placed(&w.samples, w.own.clone()))
+            .collect();
+        let weights = self.weights();
+        if features.is_empty() || share == 0.0 {
+            return weights.clone();
+        }
+        Weights { model: weights.model.renormalised(self.batch(&features), f64::from(share)), ..weights.clone() }
     }
 
     /// The fusion weights and the head of the loaded model, as numbers.
@@ -243,8 +274,12 @@ mod tests {
         Take { label, windows: vec![window.to_vec()] }
     }
 
-    const FIT: Settings =
-        Settings { centre: false, fit: FitSettings { steps: 200, learning_rate: 0.1, penalty: 0.0 }, guard: None };
+    const FIT: Settings = Settings {
+        centre: false,
+        fit: FitSettings { steps: 200, learning_rate: 0.1, penalty: 0.0 },
+        guard: None,
+        batch_norm: 0.0,
+    };
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -1,4 +1,4 @@
-use burn::module::Param;
+use burn::module::{Param, RunningState};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig1d};
 use burn::prelude::*;
@@ -85,6 +85,32 @@ impl Tab {
             (x * gate.clone(), Some(gate))
         }
     }
+}
+
+impl Tab {
+    /// This block with its BatchNorm statistics re-estimated on `x` ([`renormalised`]), and its
+    /// output on `x` with them.
+    pub fn renormalised(&self, x: Tensor<3>, share: f64) -> (Self, Tensor<3>) {
+        let mut block = self.clone();
+        let h = block.conv1.forward(x.clone());
+        block.norm1 = renormalised(&block.norm1, &h, share);
+        let h = block.conv2.forward(relu(block.norm1.forward(h)));
+        block.norm2 = renormalised(&block.norm2, &h, share);
+        let (out, _) = block.forward(x, None);
+        (block, out)
+    }
+}
+
+/// `norm` with running statistics blended with those of `h`, [batch, channels, time], over
+/// every frame: `share` 1 takes `h`'s alone (AdaBN), 0 keeps the trained ones.
+fn renormalised(norm: &BatchNorm, h: &Tensor<3>, share: f64) -> BatchNorm {
+    let [batch, channels, time] = h.dims();
+    let (var, mean) = h.clone().swap_dims(0, 1).reshape([channels, batch * time]).var_mean_bias(1);
+    let blend = |trained: Tensor<1>, seen: Tensor<2>| trained * (1.0 - share) + seen.reshape([channels]) * share;
+    let mut norm = norm.clone();
+    norm.running_mean = RunningState::new(blend(norm.running_mean.value(), mean));
+    norm.running_var = RunningState::new(blend(norm.running_var.value(), var));
+    norm
 }
 
 /// A parameter from host data, for weight import.

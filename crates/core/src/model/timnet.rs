@@ -87,6 +87,25 @@ impl TimNet {
         self.run(mfcc, false, None).1.scales
     }
 
+    /// The network with every BatchNorm's statistics re-estimated on these inputs (label-free
+    /// speaker normalisation: a voice's own statistics in place of the training corpora's),
+    /// block by block, each on what the blocks before it give with theirs re-estimated; blended
+    /// with the trained statistics by `share` (1: these inputs' alone, 0: unchanged).
+    pub fn renormalised(&self, mfcc: Tensor<3>, share: f64) -> TimNet {
+        let mut model = self.clone();
+        let x = mfcc.swap_dims(1, 2); // [batch, coefficients, frames]
+        let mut forward = self.forward_in.forward(x.clone());
+        let mut backward = self.backward_in.as_ref().map(|conv| conv.forward(x.flip([2])));
+        for (j, block) in self.forward_tabs.iter().enumerate() {
+            (model.forward_tabs[j], forward) = block.renormalised(forward, share);
+            if let (Some(b), Some(block)) = (backward.take(), self.backward_tabs.get(j)) {
+                let (block, b) = block.renormalised(b, share);
+                (model.backward_tabs[j], backward) = (block, Some(b));
+            }
+        }
+        model
+    }
+
     /// Logits and what led to them; the gates are kept only when asked for (they are large).
     fn run(&self, mfcc: Tensor<3>, keep_gates: bool, masks: Option<&DropoutMasks>) -> (Tensor<2>, Inspection) {
         let mask = |direction: usize, j: usize| masks.and_then(|m| m.get(direction)).and_then(|d| d.get(j));
@@ -141,5 +160,63 @@ impl TimNet {
 
     pub fn config(&self) -> &TimNetConfig {
         &self.config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four utterances of 200 frames of 39 coefficients, a different wave in each coefficient,
+    /// and the same with every coefficient scaled by 1.5 and shifted by its own offset: one
+    /// "voice" seen through another channel.
+    fn voices(device: &Device) -> (Tensor<3>, Tensor<3>) {
+        let [batch, frames, coeffs] = [4, 200, 39];
+        let wave = |b: usize, t: usize, c: usize| (0.05 * (t * (c + 1)) as f32 + b as f32).sin();
+        let values: Vec<f32> = (0..batch * frames * coeffs)
+            .map(|i| wave(i / (frames * coeffs), i / coeffs % frames, i % coeffs))
+            .collect();
+        let offsets: Vec<f32> = (0..coeffs).map(|c| 2.0 - 0.1 * c as f32).collect();
+        let x = Tensor::<1>::from_floats(values.as_slice(), device).reshape([batch, frames, coeffs]);
+        let shifted = x.clone() * 1.5 + Tensor::<1>::from_floats(offsets.as_slice(), device).reshape([1, 1, coeffs]);
+        (x, shifted)
+    }
+
+    fn logits(model: &TimNet, x: &Tensor<3>) -> Vec<f32> {
+        model.forward(x.clone()).into_data().try_to_vec::<f32>().expect("f32 logits")
+    }
+
+    /// The first block's forward gate, [batch, filters, time], past the frames that see the
+    /// causal padding.
+    fn first_gate(model: &TimNet, x: &Tensor<3>) -> Vec<f32> {
+        let (_, inspection) = model.inspect(x.clone());
+        let gate = inspection.gates[0].0.clone();
+        let [batch, filters, time] = gate.dims();
+        gate.slice([0..batch, 0..filters, 2..time]).into_data().try_to_vec::<f32>().expect("f32 gates")
+    }
+
+    fn largest_gap(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn batch_norm_statistics_of_a_voice_undo_its_channel_in_the_gates() {
+        let device = Device::flex();
+        let model = TimNetConfig::default().with_classes(5).init(&device);
+        let (x, shifted) = voices(&device);
+        // A model whose statistics are those of the first voice, as training leaves them. The
+        // blocks gate their input, which passes the channel on, so it is undone where the
+        // gates are made: in the first block all but exactly (its input is a pointwise convolution;
+        // the statistics take in the frames that see the causal padding).
+        let trained = model.renormalised(x.clone(), 1.0);
+        let heard = first_gate(&trained, &x);
+        let unadapted = largest_gap(&first_gate(&trained, &shifted), &heard);
+        let adapted = largest_gap(&first_gate(&trained.renormalised(shifted.clone(), 1.0), &shifted), &heard);
+        assert!(adapted < 0.05 * unadapted, "the channel moves the gates by {unadapted}, and by {adapted} adapted");
+        // Share 0 keeps the trained statistics; a half share lands between.
+        assert_eq!(logits(&trained.renormalised(shifted.clone(), 0.0), &shifted), logits(&trained, &shifted));
+        let half = largest_gap(&first_gate(&trained.renormalised(shifted.clone(), 0.5), &shifted), &heard);
+        assert!(adapted < half && half < unadapted, "{adapted} < {half} < {unadapted}");
     }
 }
