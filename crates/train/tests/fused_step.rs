@@ -96,6 +96,8 @@ fn ablation_configs() -> Vec<(&'static str, TimNetConfig)> {
     vec![
         ("full", small.clone()),
         ("kernel 3", TimNetConfig { kernel: 3, ..small.clone() }),
+        // The wider variant: nothing in the fused step may assume the paper's 39 filters.
+        ("64 filters", TimNetConfig { filters: 64, ..small.clone() }),
         ("tcn", with(Ablations { tcn: true, ..Default::default() })),
         ("w/o BD", with(Ablations { no_bidirection: true, ..Default::default() })),
         ("w/o MS", with(Ablations { no_multiscale: true, ..Default::default() })),

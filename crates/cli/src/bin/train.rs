@@ -150,6 +150,9 @@ struct Args {
     /// Temporal-Aware Blocks per direction (10 for IEMOCAP).
     #[arg(long)]
     tabs: Option<usize>,
+    /// Filters of every block (the paper's 39): a wider variant, measured beside the paper's.
+    #[arg(long)]
+    filters: Option<usize>,
     /// One of the paper's ablations.
     #[arg(long, value_enum)]
     ablation: Option<AblationArg>,
@@ -260,6 +263,9 @@ fn run(args: Args) -> Result<ExitCode> {
     let mut model = TimNetConfig::default();
     if let Some(tabs) = args.tabs {
         model.tabs = tabs;
+    }
+    if let Some(filters) = args.filters {
+        model.filters = filters;
     }
     model.ablations = match args.ablation {
         None => Ablations::default(),
