@@ -155,7 +155,9 @@ pub fn trials(
                     tests.extend_from_slice(&shuffled[k..]);
                 }
                 let truth: Vec<usize> = tests.iter().map(|u| u.class).collect();
-                let own_takes = |us: &[&Utterance]| us.iter().map(|u| u.take.clone()).collect::<Vec<Take>>();
+                // The features computed once, for the settings that keep the trained statistics.
+                let enrolled: Vec<Take> = enrolment.iter().map(|u| u.take.clone()).collect();
+                let tested: Vec<&Take> = tests.iter().map(|u| &u.take).collect();
                 // The enrolment and the tests as each share of renormalising computes them.
                 let mut renormalised: Vec<(f32, Vec<Take>, Vec<Take>)> = Vec::new();
                 let mut after = Vec::with_capacity(settings.len());
@@ -165,17 +167,17 @@ pub fn trials(
                         let network = network.expect("checked above");
                         let both: Vec<&Utterance> = enrolment.iter().chain(&tests).copied().collect();
                         let mut takes = network.renormalised(share, &enrolment, &both)?;
-                        let tested = takes.split_off(enrolment.len());
-                        renormalised.push((share, takes, tested));
+                        let tests_again = takes.split_off(enrolment.len());
+                        renormalised.push((share, takes, tests_again));
                     }
                     let head_and_score = |enrolled: &[Take], tested: &[&Take]| {
                         score(&adapt_head(start, enrolled, settings), tested, &truth)
                     };
                     after.push(match renormalised.iter().find(|(s, ..)| *s == share) {
-                        Some((_, enrolled, tested)) => head_and_score(enrolled, &tested.iter().collect::<Vec<_>>()),
-                        None => {
-                            head_and_score(&own_takes(&enrolment), &tests.iter().map(|u| &u.take).collect::<Vec<_>>())
+                        Some((_, enrolled_again, tests_again)) => {
+                            head_and_score(enrolled_again, &tests_again.iter().collect::<Vec<_>>())
                         }
+                        None => head_and_score(&enrolled, &tested),
                     });
                 }
                 out.push(Trial {
@@ -183,7 +185,7 @@ pub fn trials(
                     k,
                     draw,
                     tested: tests.len(),
-                    before: score(start, &tests.iter().map(|u| &u.take).collect::<Vec<_>>(), &truth),
+                    before: score(start, &tested, &truth),
                     after,
                 });
             }
