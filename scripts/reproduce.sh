@@ -55,6 +55,9 @@ runs=(
   # The wider variant beside the paper's network (64 filters for 39): about two hours on 2
   # cores (43 s an epoch where the paper's width takes 11 to 15).
   "mix-loco-band-cmvn-balance-wide|$loco $band --cmvn --balance --filters 64"
+  # Domain-adversarial: a corpus critic's gradient reversed into the network, its weight ramped
+  # up to 1 as in Ganin et al. (JMLR 2016); the value is theirs, not tuned here.
+  "mix-loco-band-cmvn-balance-adversary|$loco $band --cmvn --balance --adversary 1"
   # The shipped default (model-weights/mix): the recipe that scored best on the validation
   # speakers of mix-loco-*, on all six corpora, for 20 epochs: the median of the six epochs
   # that validation chose in mix-loco-band-cmvn-balance (12 to 29).

@@ -36,11 +36,11 @@ fn step_seconds(backend: Backend, size: usize, runs: usize) -> Result<f64, Strin
     let config = TimNetConfig { classes: CLASSES, ..TimNetConfig::default() };
     let mut state = FitState::new(&config, &options, 1).map_err(|e| e.to_string())?;
     let (x, y) = batch(size);
-    state.step(x.clone(), y.clone(), size, FRAMES, 0).map_err(|e| e.to_string())?;
+    state.step(x.clone(), y.clone(), size, FRAMES, 0, None).map_err(|e| e.to_string())?;
     let mut times = Vec::with_capacity(runs);
     for seed in 1..=runs as u64 {
         let start = Instant::now();
-        state.step(x.clone(), y.clone(), size, FRAMES, seed).map_err(|e| e.to_string())?;
+        state.step(x.clone(), y.clone(), size, FRAMES, seed, None).map_err(|e| e.to_string())?;
         times.push(start.elapsed().as_secs_f64());
     }
     times.sort_by(f64::total_cmp);

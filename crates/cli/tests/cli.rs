@@ -334,6 +334,33 @@ fn training_devices_are_checked_before_the_corpora() {
     assert!(!ok && err.contains("needs the program built with the `cuda` feature"), "{err}");
 }
 
+/// `--adversary` is refused in words where it cannot work: a negative weight, one corpus (there
+/// is nothing to tell apart), or a backend other than the fused CPU step.
+#[test]
+fn domain_adversarial_training_is_checked_before_the_corpora() {
+    let dir = common::scratch("cli-train-adversary");
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    let train = |corpora: &[&std::path::Path], args: &[&str]| {
+        let mut train = Command::new(env!("CARGO_BIN_EXE_train"));
+        for corpus in corpora {
+            train.args(["--corpus", "folder"]).arg(corpus);
+        }
+        train.args(["--final", "--out"]).arg(dir.join("run"));
+        output(train.args(args))
+    };
+    for weight in ["--adversary=-1", "--adversary=nan"] {
+        let (ok, _, err) = train(&[&one, &two], &[weight]);
+        assert!(!ok && err.contains("--adversary takes a weight of 0 (off) or more"), "{weight}: {err}");
+    }
+    let (ok, _, err) = train(&[&one], &["--adversary", "0.5"]);
+    assert!(!ok && err.contains("give two corpora or more"), "{err}");
+    let (ok, _, err) = train(&[&one, &two], &["--adversary", "0.5", "--backend", "flex"]);
+    assert!(!ok && err.contains("--adversary runs on the CPU step only"), "{err}");
+    // Accepted, it goes on to read the corpora (absent here).
+    let (ok, _, err) = train(&[&one, &two], &["--adversary", "0.5"]);
+    assert!(!ok && !err.contains("--adversary"), "{err}");
+}
+
 #[test]
 fn a_full_disk_is_an_error_in_words() {
     let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::augment::{Draw, mask, mixup};
 use crate::data::Dataset;
-use crate::fused::FusedTrainer;
+use crate::fused::critic::ramp;
+use crate::fused::{Domains, FusedTrainer};
 use crate::metrics::Scores;
 use crate::parallel::{self, Batch, Workers};
 use crate::{Result, TrainError};
@@ -71,6 +72,10 @@ pub struct FitOptions {
     /// Mixup's α ([`crate::augment::mixup`]) on every training batch; 0: off.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub mixup: f64,
+    /// Domain-adversarial training: the most weight with which a corpus critic's gradient
+    /// reaches the network, reversed ([`crate::fused::critic`]; the fused step only); 0: off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub adversary: f64,
     /// The GPUs to train on, each batch shared among them ([`crate::gpu::devices`] reads the
     /// names); empty: the backend's default device alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -89,6 +94,7 @@ impl Default for FitOptions {
             balance_corpora: false,
             mask: false,
             mixup: 0.0,
+            adversary: 0.0,
             devices: Vec::new(),
         }
     }
@@ -164,6 +170,20 @@ impl FitState {
         Ok(Self { learner, epochs_done: 0 })
     }
 
+    /// Give the fused step a corpus critic over `corpora` corpora, for domain-adversarial
+    /// training; before any checkpoint is loaded, which then restores the critic too.
+    pub fn add_critic(&mut self, corpora: usize, seed: u64) -> Result<()> {
+        match &mut self.learner {
+            Learner::Fused(fused) => {
+                fused.set_critic(corpora, seed);
+                Ok(())
+            }
+            Learner::Autodiff { .. } => Err(TrainError::Setup(
+                "domain-adversarial training runs on the fused CPU step only (--backend cpu)".into(),
+            )),
+        }
+    }
+
     /// The trained network as an inference model.
     pub fn model(&self) -> Result<TimNet> {
         match &self.learner {
@@ -181,10 +201,21 @@ impl FitState {
     }
 
     /// One optimisation step on a batch `x` [batch, frames, features] with `targets` [batch,
-    /// classes]; returns its mean loss.
-    pub fn step(&mut self, x: Vec<f32>, targets: Vec<f32>, batch: usize, frames: usize, seed: u64) -> Result<f32> {
+    /// classes] (and, in domain-adversarial training, each row's corpus); returns its mean loss.
+    pub fn step(
+        &mut self,
+        x: Vec<f32>,
+        targets: Vec<f32>,
+        batch: usize,
+        frames: usize,
+        seed: u64,
+        domains: Option<Domains>,
+    ) -> Result<f32> {
         if let Learner::Fused(fused) = &mut self.learner {
-            return Ok(fused.step(&x, batch, &targets, seed));
+            return Ok(fused.step_with(&x, batch, &targets, seed, domains));
+        }
+        if domains.is_some() {
+            return Err(TrainError::Setup("corpus labels given to a step without a corpus critic".into()));
         }
         let (loss, grads) = self.gradients(&x, &targets, batch, frames, seed)?;
         if let Learner::Autodiff { model, optimizer, learning_rate, .. } = &mut self.learner {
@@ -293,6 +324,7 @@ pub fn run_epoch(
     };
     let classes = state.classes();
     let copies = data.augmented.len();
+    let steps = order.len().div_ceil(options.batch_size).max(1);
     let mut total = 0.0;
     for (step, batch) in order.chunks(options.batch_size).enumerate() {
         let seed = mix(&[options.seed, fold, epoch as u64, step as u64 + 1]);
@@ -314,7 +346,12 @@ pub fn run_epoch(
                 mask(row, data.frames, data.coeffs, &mut draw);
             }
         }
-        let loss = state.step(x, targets, batch.len(), data.frames, seed)?;
+        let corpus: Vec<usize> = batch.iter().map(|&i| data.corpus[i]).collect();
+        let domains = (options.adversary > 0.0).then(|| {
+            let progress = (epoch as f64 + step as f64 / steps as f64) / options.epochs.max(1) as f64;
+            Domains { corpus: &corpus, weight: ramp(options.adversary, progress) }
+        });
+        let loss = state.step(x, targets, batch.len(), data.frames, seed, domains)?;
         total += loss as f64 * batch.len() as f64;
     }
     state.epochs_done += 1;

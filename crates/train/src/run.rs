@@ -391,6 +391,9 @@ impl Run {
             };
             let checkpoint = self.path("checkpoint");
             let mut state = FitState::new(&model_config, &c.fit, mix(&[c.fit.seed, index as u64]))?;
+            if c.fit.adversary > 0.0 {
+                state.add_critic(prepared.corpora.len(), mix(&[c.fit.seed, index as u64, 0xc21]))?;
+            }
             let mut logs = self.load_checkpoint(&checkpoint, index, &mut state)?.unwrap_or_default();
             progress.fold_started(index, folds.len(), fold, c.fit.epochs, state.epochs_done);
             let mut sets: Vec<(&str, &[usize])> = vec![("test", &fold.test), ("validation", &validation)];

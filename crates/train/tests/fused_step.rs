@@ -12,7 +12,7 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Distribution, TensorData};
 use common::{keras_model, max_abs_diff, npy};
 use timnet::model::{Ablations, DropoutMasks, KerasWeights, TimNet, TimNetConfig};
-use timnet_train::fused::{Epsilon, FusedTrainer};
+use timnet_train::fused::{Domains, Epsilon, FusedTrainer};
 
 fn smoothed(labels: &[usize], classes: usize) -> Vec<f32> {
     let mut y = vec![0.1 / classes as f32; labels.len() * classes];
@@ -378,4 +378,50 @@ fn on_two_wgpu_devices_the_shares_gradients_sum_to_the_batchs() {
     assert!(diff <= 1e-4, "gradients differ by {diff}");
     // The check can tell: the whole batch's gradients (one BatchNorm over all five) differ.
     assert!(from_whole > 1e-3, "the shares' gradients are indistinguishable from the whole batch's");
+}
+
+/// With a corpus critic, the network's gradient is that of the emotion loss less the critic's,
+/// weighted: the gradient reversal. Checked by finite differences on the fusion weights, which
+/// every row's fused vector (the critic's input) depends on.
+#[test]
+fn a_corpus_critic_s_gradient_reaches_the_network_reversed() {
+    let config = TimNetConfig { classes: 3, tabs: 3, dropout: 0.0, ..TimNetConfig::default() };
+    let device = Device::flex();
+    device.seed(5);
+    let model = config.init(&device);
+    let x: Vec<f32> = (0..4 * 30 * 39).map(|i| ((i * 37 % 101) as f32 - 50.0) / 10.0).collect();
+    let y = smoothed(&[0, 2, 1, 2], 3);
+    let corpus = [0, 1, 2, 1];
+    let weight = 0.7;
+    let trainer = |params: Vec<f32>| {
+        let model = KerasWeights::from_table_order(&config, params).unwrap().apply(config.init(&device)).unwrap();
+        let mut fused = FusedTrainer::new(&model, 1e-3);
+        fused.set_critic(3, 8);
+        fused
+    };
+    // The objective the network descends: emotion loss less the weighted critic's loss.
+    let objective = |params: Vec<f32>| {
+        let pass = trainer(params).pass_with(&x, 4, &y, 0, Some(Domains { corpus: &corpus, weight }));
+        pass.loss as f64 - weight as f64 * pass.critic.unwrap().loss as f64
+    };
+    let params = FusedTrainer::new(&model, 1e-3).params().to_vec();
+    let reversed = trainer(params.clone()).pass_with(&x, 4, &y, 0, Some(Domains { corpus: &corpus, weight }));
+    let plain = trainer(params.clone()).pass(&x, 4, &y, 0);
+    assert!(plain.critic.is_none());
+    let fusion = config.params().fusion.expect("the paper's network learns its fusion weights");
+    // Small, so that few ReLUs turn on or off between the two sides.
+    let h = 1e-3f32;
+    let mut moved_by_critic = 0.0f32;
+    for k in fusion.range() {
+        let (mut up, mut down) = (params.clone(), params.clone());
+        up[k] += h;
+        down[k] -= h;
+        let numeric = (objective(up) - objective(down)) / (2.0 * h as f64);
+        let analytic = reversed.grads[k] as f64;
+        println!("fusion weight {k}: numeric {numeric:.5}, reversed pass {analytic:.5}, plain {:.5}", plain.grads[k]);
+        assert!((numeric - analytic).abs() <= 1e-3 + 0.03 * analytic.abs(), "weight {k}: {numeric} vs {analytic}");
+        moved_by_critic = moved_by_critic.max((reversed.grads[k] - plain.grads[k]).abs());
+    }
+    // The critic's part is not negligible, so the check above could fail without it.
+    assert!(moved_by_critic > 1e-2, "the critic moved the fusion gradients by {moved_by_critic}");
 }

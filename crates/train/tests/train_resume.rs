@@ -14,10 +14,18 @@ use timnet_train::run::{Protocol, Run};
 #[test]
 fn resume_ends_with_the_same_weights_as_an_uninterrupted_run() {
     // Both training steps: the fused one and burn's autodiff keep different state between
-    // epochs. The last case mixes two corpora with augmented copies, masks and balanced batches,
-    // whose draws must resume as exactly.
-    for (backend, augmented) in [(Backend::Fused, false), (Backend::Flex, false), (Backend::Fused, true)] {
-        let root = scratch(&format!("synthetic-resume-{backend:?}-{augmented}"));
+    // epochs. The last cases mix two corpora with augmented copies, masks and balanced batches,
+    // whose draws must resume as exactly, the very last with a corpus critic, whose weights and
+    // optimiser the checkpoint must hold too.
+    let cases = [
+        (Backend::Fused, false, false),
+        (Backend::Flex, false, false),
+        (Backend::Fused, true, false),
+        (Backend::Fused, true, true),
+    ];
+    let mut mixed = Vec::new();
+    for (backend, augmented, adversary) in cases {
+        let root = scratch(&format!("synthetic-resume-{backend:?}-{augmented}-{adversary}"));
         synthetic_corpus(&root.join("corpus"), 6);
         synthetic_corpus(&root.join("other"), 3);
         let (corpus, other) = (root.join("corpus"), root.join("other"));
@@ -31,6 +39,9 @@ fn resume_ends_with_the_same_weights_as_an_uninterrupted_run() {
                 config.fit.mask = true;
                 config.fit.balance_corpora = true;
             }
+            if adversary {
+                config.fit.adversary = 1.0;
+            }
             config
         };
         let whole = Run::prepare(&root.join("whole"), config(), false, false).unwrap();
@@ -43,6 +54,11 @@ fn resume_ends_with_the_same_weights_as_an_uninterrupted_run() {
 
         // Bit-for-bit equal outputs: every weight and running statistic is the same.
         let (whole, cut) = (logits(&root.join("whole/weights"), 2), logits(&root.join("cut/weights"), 2));
-        assert_eq!(whole, cut, "{backend:?}, augmented: {augmented}");
+        assert_eq!(whole, cut, "{backend:?}, augmented: {augmented}, adversary: {adversary}");
+        if augmented {
+            mixed.push(whole);
+        }
     }
+    // The critic's reversed gradient changed what the network learned.
+    assert_ne!(mixed[0], mixed[1], "the same weights with and without a corpus critic");
 }

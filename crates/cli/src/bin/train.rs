@@ -141,6 +141,11 @@ struct Args {
     /// batch (often of another corpus), features and labels alike (0: off).
     #[arg(long, default_value_t = 0.0)]
     mixup: f64,
+    /// Domain-adversarial training: a corpus critic learns to tell the training corpora apart
+    /// from the fused features, and its gradient reaches the network reversed, weighted by up
+    /// to this (ramped up from 0 over training; 0: off). A mix on the CPU step only.
+    #[arg(long, default_value_t = 0.0)]
+    adversary: f64,
     #[arg(long, default_value_t = 500)]
     epochs: usize,
     #[arg(long, default_value_t = 64)]
@@ -291,6 +296,15 @@ fn run(args: Args) -> Result<ExitCode> {
     if !(args.mixup.is_finite() && args.mixup >= 0.0) {
         anyhow::bail!("--mixup takes an α of 0 (off) or more, not {}", args.mixup);
     }
+    if !(args.adversary.is_finite() && args.adversary >= 0.0) {
+        anyhow::bail!("--adversary takes a weight of 0 (off) or more, not {}", args.adversary);
+    }
+    if args.adversary > 0.0 && !mix {
+        anyhow::bail!("--adversary tells corpora apart: give two corpora or more (--corpus NAME DIR, repeated)");
+    }
+    if args.adversary > 0.0 && backend != Backend::Fused {
+        anyhow::bail!("--adversary runs on the CPU step only (--backend cpu)");
+    }
     let fit = FitOptions {
         epochs: args.epochs,
         batch_size: args.batch_size,
@@ -299,6 +313,7 @@ fn run(args: Args) -> Result<ExitCode> {
         balance_corpora: args.balance,
         mask: augmentation.mask,
         mixup: args.mixup,
+        adversary: args.adversary,
         devices: args.devices.clone(),
         ..FitOptions::default()
     };

@@ -14,6 +14,7 @@
 //! to Keras's gradients (tests/fused_step.rs).
 
 mod adam;
+pub mod critic;
 mod narrow;
 mod network;
 mod ops;
@@ -29,6 +30,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use self::adam::Adam;
 pub use self::adam::Epsilon;
+use self::critic::{Critic, Judgement};
 use self::network::{Direction, Geometry};
 use self::ops::Shape;
 use crate::error::write_atomic;
@@ -47,14 +49,27 @@ pub struct FusedTrainer {
     adam: Adam,
     directions: Vec<Direction>,
     direction_grads: Vec<Vec<f32>>,
+    /// For domain-adversarial training: the corpus critic reading the fused vector.
+    critic: Option<Critic>,
 }
 
 /// What one training-mode pass computed.
 pub struct Pass {
     pub loss: f32,
     pub logits: Vec<f32>,
-    /// dL/d(every weight), in the parameter layout (zero for the moving statistics).
+    /// dL/d(every weight), in the parameter layout (zero for the moving statistics); with a
+    /// critic, the emotion loss's gradient less the critic's, weighted.
     pub grads: Vec<f32>,
+    /// The critic's verdict, where the pass had one.
+    pub critic: Option<Judgement>,
+}
+
+/// Each row's corpus, and the weight with which the critic's gradient reaches the network,
+/// reversed.
+#[derive(Debug, Clone, Copy)]
+pub struct Domains<'a> {
+    pub corpus: &'a [usize],
+    pub weight: f32,
 }
 
 impl FusedTrainer {
@@ -71,7 +86,14 @@ impl FusedTrainer {
             direction_grads: vec![Vec::new(); layout.directions.len()],
             trainable: layout.trainable(),
             layout,
+            critic: None,
         }
+    }
+
+    /// Add a corpus critic over `corpora` corpora, drawn from `seed`, learning at the network's
+    /// rate (domain-adversarial training: see [`critic`]).
+    pub fn set_critic(&mut self, corpora: usize, seed: u64) {
+        self.critic = Some(Critic::new(self.config.filters, corpora, self.adam.learning_rate, seed));
     }
 
     /// The burn model with these weights (for inference, scoring and saving).
@@ -123,6 +145,12 @@ impl FusedTrainer {
     /// (already smoothed) and spatial-dropout masks drawn from `seed`. Updates the BatchNorm
     /// moving statistics as Keras does; leaves the other weights alone.
     pub fn pass(&mut self, x: &[f32], batch: usize, targets: &[f32], seed: u64) -> Pass {
+        self.pass_with(x, batch, targets, seed, None)
+    }
+
+    /// [`FusedTrainer::pass`], with the critic judging each row's corpus where `domains` are
+    /// given (the trainer must have a critic then).
+    pub fn pass_with(&mut self, x: &[f32], batch: usize, targets: &[f32], seed: u64, domains: Option<Domains>) -> Pass {
         let shape = self.shape(x, batch);
         let masks = self.dropout_masks(batch, seed);
         self.run_directions(x, shape, Some(&masks));
@@ -160,6 +188,15 @@ impl FusedTrainer {
                 grads[wb.start + k] += d_logits[b * classes + k];
             }
         }
+        let critic = domains.map(|domains| {
+            let critic = self.critic.as_ref().expect("corpus labels given to a trainer without a critic");
+            let judged = critic.judge(&fused, domains.corpus);
+            // The gradient reversal: the network descends the emotion loss and ascends the critic's.
+            for (d, c) in d_fused.iter_mut().zip(&judged.d_input) {
+                *d -= domains.weight * c;
+            }
+            judged
+        });
         let weights = self.fusion_weights();
         if let Some(span) = self.layout.fusion {
             for (j, scale) in scales.iter().enumerate() {
@@ -185,13 +222,21 @@ impl FusedTrainer {
             }
         }
         self.update_moving_statistics();
-        Pass { loss: (loss / batch.max(1) as f64) as f32, logits, grads }
+        Pass { loss: (loss / batch.max(1) as f64) as f32, logits, grads, critic }
     }
 
     /// One optimisation step; returns the batch's loss.
     pub fn step(&mut self, x: &[f32], batch: usize, targets: &[f32], seed: u64) -> f32 {
-        let pass = self.pass(x, batch, targets, seed);
+        self.step_with(x, batch, targets, seed, None)
+    }
+
+    /// [`FusedTrainer::step`], where `domains` are given also a step of the critic.
+    pub fn step_with(&mut self, x: &[f32], batch: usize, targets: &[f32], seed: u64, domains: Option<Domains>) -> f32 {
+        let pass = self.pass_with(x, batch, targets, seed, domains);
         self.adam.step(&mut self.params, &pass.grads, &self.trainable);
+        if let (Some(critic), Some(judged)) = (&mut self.critic, &pass.critic) {
+            critic.learn(&judged.grads);
+        }
         pass.loss
     }
 
@@ -281,18 +326,24 @@ impl FusedTrainer {
     /// flat f32 tensors in the parameter table's order, the step count in its metadata.
     pub fn save(&self, file: &Path) -> Result<()> {
         let as_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-        let buffers = [
+        let mut buffers = vec![
             ("params", as_bytes(&self.params)),
             ("adam.m", as_bytes(&self.adam.m)),
             ("adam.v", as_bytes(&self.adam.v)),
         ];
+        let mut metadata = HashMap::from([(STEPS.to_string(), self.adam.t.to_string())]);
+        if let Some(critic) = &self.critic {
+            buffers.push((CRITIC[0], as_bytes(&critic.params)));
+            buffers.push((CRITIC[1], as_bytes(&critic.adam.m)));
+            buffers.push((CRITIC[2], as_bytes(&critic.adam.v)));
+            metadata.insert(CRITIC_STEPS.to_string(), critic.adam.t.to_string());
+        }
         let mut views = Vec::new();
         for (name, bytes) in &buffers {
-            let view = TensorView::new(Dtype::F32, vec![self.params.len()], bytes)
-                .map_err(|e| TrainError::damaged(file, e))?;
+            let view =
+                TensorView::new(Dtype::F32, vec![bytes.len() / 4], bytes).map_err(|e| TrainError::damaged(file, e))?;
             views.push((*name, view));
         }
-        let metadata = HashMap::from([(STEPS.to_string(), self.adam.t.to_string())]);
         let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| TrainError::damaged(file, e))?;
         write_atomic(file, &bytes)
     }
@@ -303,11 +354,11 @@ impl FusedTrainer {
         let not_ours =
             |e: &dyn std::fmt::Display| TrainError::damaged(file, format!("not a fused-trainer checkpoint ({e})"));
         let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| not_ours(&e))?;
-        let steps = metadata.metadata().as_ref().and_then(|m| m.get(STEPS)).and_then(|t| t.parse::<u64>().ok());
-        let steps = steps.ok_or_else(|| not_ours(&"no step count"))?;
+        let metadata = metadata.metadata().clone().unwrap_or_default();
+        let steps_of = |key: &str| metadata.get(key).and_then(|t| t.parse::<u64>().ok());
+        let steps = steps_of(STEPS).ok_or_else(|| not_ours(&"no step count"))?;
         let tensors = SafeTensors::deserialize(&bytes).map_err(|e| not_ours(&e))?;
-        let n = self.params.len();
-        let read = |name: &str, into: &mut [f32]| -> Result<()> {
+        let read = |name: &str, n: usize| -> Result<Vec<f32>> {
             let view = tensors.tensor(name).map_err(|e| not_ours(&e))?;
             if view.dtype() != Dtype::F32 {
                 return Err(not_ours(&format!("{name} is {:?}", view.dtype())));
@@ -316,25 +367,35 @@ impl FusedTrainer {
             if stored != n {
                 return Err(TrainError::damaged(
                     file,
-                    format!("holds another network's weights ({stored} values; this one has {n})"),
+                    format!("holds another network's weights ({stored} values in {name}; this one has {n})"),
                 ));
             }
-            for (x, c) in into.iter_mut().zip(view.data().chunks_exact(4)) {
-                *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            }
-            Ok(())
+            Ok(view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
         };
-        let (mut params, mut m, mut v) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-        read("params", &mut params)?;
-        read("adam.m", &mut m)?;
-        read("adam.v", &mut v)?;
+        let n = self.params.len();
+        let (params, m, v) = (read("params", n)?, read("adam.m", n)?, read("adam.v", n)?);
+        let critic = match &self.critic {
+            Some(critic) => {
+                let n = critic.params.len();
+                let steps = steps_of(CRITIC_STEPS)
+                    .ok_or_else(|| TrainError::damaged(file, "holds no corpus critic (trained without one)"))?;
+                Some((read(CRITIC[0], n)?, read(CRITIC[1], n)?, read(CRITIC[2], n)?, steps))
+            }
+            None => None,
+        };
         (self.params, self.adam.m, self.adam.v, self.adam.t) = (params, m, v, steps);
+        if let (Some(critic), Some(saved)) = (&mut self.critic, critic) {
+            (critic.params, critic.adam.m, critic.adam.v, critic.adam.t) = saved;
+        }
         Ok(())
     }
 }
 
 /// The metadata key of the optimiser's step count.
 const STEPS: &str = "adam.steps";
+/// The corpus critic's weights and optimiser state, and its step count.
+const CRITIC: [&str; 3] = ["critic.params", "critic.adam.m", "critic.adam.v"];
+const CRITIC_STEPS: &str = "critic.adam.steps";
 
 /// Run `work` on each job, the first on this thread and the rest on their own threads (one per
 /// direction: two at most).
