@@ -108,6 +108,10 @@ pub struct EpochLog {
     pub seconds: f64,
     /// Scores on each evaluation set ("test", "validation"), after the epoch.
     pub scores: Vec<(String, Scores)>,
+    /// In domain-adversarial training, the corpus critic's mean loss over the epoch: near
+    /// ln(corpora) where the critic cannot tell the corpora apart, near 0 where it can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critic_loss: Option<f64>,
 }
 
 /// The weights and the optimiser, on one backend.
@@ -201,7 +205,8 @@ impl FitState {
     }
 
     /// One optimisation step on a batch `x` [batch, frames, features] with `targets` [batch,
-    /// classes] (and, in domain-adversarial training, each row's corpus); returns its mean loss.
+    /// classes] (and, in domain-adversarial training, each row's corpus); returns its mean loss
+    /// and the critic's.
     pub fn step(
         &mut self,
         x: Vec<f32>,
@@ -210,7 +215,7 @@ impl FitState {
         frames: usize,
         seed: u64,
         domains: Option<Domains>,
-    ) -> Result<f32> {
+    ) -> Result<(f32, Option<f32>)> {
         if let Learner::Fused(fused) = &mut self.learner {
             return Ok(fused.step_with(&x, batch, &targets, seed, domains));
         }
@@ -222,7 +227,7 @@ impl FitState {
             // Modules share their tensors, so this clone is cheap.
             **model = optimizer.step(*learning_rate, (**model).clone(), grads);
         }
-        Ok(loss)
+        Ok((loss, None))
     }
 
     /// The mean loss of a batch and its gradients, on the (first) device, where burn's
@@ -325,7 +330,7 @@ pub fn run_epoch(
     let classes = state.classes();
     let copies = data.augmented.len();
     let steps = order.len().div_ceil(options.batch_size).max(1);
-    let mut total = 0.0;
+    let (mut total, mut critic_total) = (0.0, None);
     for (step, batch) in order.chunks(options.batch_size).enumerate() {
         let seed = mix(&[options.seed, fold, epoch as u64, step as u64 + 1]);
         let mut targets = smoothed_targets(data, batch, classes, options.label_smoothing);
@@ -351,8 +356,11 @@ pub fn run_epoch(
             let progress = (epoch as f64 + step as f64 / steps as f64) / options.epochs.max(1) as f64;
             Domains { corpus: &corpus, weight: ramp(options.adversary, progress) }
         });
-        let loss = state.step(x, targets, batch.len(), data.frames, seed, domains)?;
+        let (loss, critic) = state.step(x, targets, batch.len(), data.frames, seed, domains)?;
         total += loss as f64 * batch.len() as f64;
+        if let Some(critic) = critic {
+            *critic_total.get_or_insert(0.0) += critic as f64 * batch.len() as f64;
+        }
     }
     state.epochs_done += 1;
     let scores = evaluate
@@ -360,7 +368,14 @@ pub fn run_epoch(
         .filter(|(_, set)| !set.is_empty())
         .map(|(name, set)| (name.to_string(), score(state, data, set)))
         .collect();
-    Ok(EpochLog { epoch: epoch + 1, loss: total / order.len().max(1) as f64, seconds: seconds_now() - started, scores })
+    let rows = order.len().max(1) as f64;
+    Ok(EpochLog {
+        epoch: epoch + 1,
+        loss: total / rows,
+        seconds: seconds_now() - started,
+        scores,
+        critic_loss: critic_total.map(|t: f64| t / rows),
+    })
 }
 
 /// An epoch's order with every corpus of `train` equally represented: as many rows as `train`

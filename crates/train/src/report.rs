@@ -426,7 +426,13 @@ mod tests {
     /// Two classes, two test items: `right` of them classified correctly.
     fn log(epoch: usize, right: usize) -> EpochLog {
         let predicted = [[1, 0], [1, 1], [0, 1]][right];
-        EpochLog { epoch, loss: 1.0, seconds: 40.0, scores: vec![("test".into(), Scores::new(&[0, 1], &predicted, 2))] }
+        EpochLog {
+            epoch,
+            loss: 1.0,
+            seconds: 40.0,
+            scores: vec![("test".into(), Scores::new(&[0, 1], &predicted, 2))],
+            critic_loss: None,
+        }
     }
 
     fn run_dir(name: &str, epochs: usize, lines: &[(&str, EpochLog)]) -> std::path::PathBuf {

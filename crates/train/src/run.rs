@@ -331,7 +331,10 @@ impl Run {
     }
 
     fn append_metrics(&self, fold: &str, log: &EpochLog) -> Result<()> {
-        let line = serde_json::json!({ "fold": fold, "epoch": log.epoch, "loss": log.loss, "seconds": log.seconds, "scores": log.scores });
+        let mut line = serde_json::json!({ "fold": fold, "epoch": log.epoch, "loss": log.loss, "seconds": log.seconds, "scores": log.scores });
+        if let Some(critic) = log.critic_loss {
+            line["critic_loss"] = critic.into();
+        }
         let path = self.path("metrics.jsonl");
         let mut file =
             std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(TrainError::io(&path))?;

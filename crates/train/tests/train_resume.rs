@@ -58,6 +58,15 @@ fn resume_ends_with_the_same_weights_as_an_uninterrupted_run() {
         if augmented {
             mixed.push(whole);
         }
+        // Each epoch's record holds the critic's loss where there is a critic, and only there.
+        let metrics = std::fs::read_to_string(root.join("whole/metrics.jsonl")).unwrap();
+        for line in metrics.lines() {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            match record["critic_loss"].as_f64() {
+                Some(loss) => assert!(adversary && loss > 0.0 && loss.is_finite(), "{line}"),
+                None => assert!(!adversary, "no critic loss in {line}"),
+            }
+        }
     }
     // The critic's reversed gradient changed what the network learned.
     assert_ne!(mixed[0], mixed[1], "the same weights with and without a corpus critic");

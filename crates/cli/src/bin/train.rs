@@ -439,7 +439,8 @@ impl Progress for Bars {
             .iter()
             .map(|(set, s)| format!("{set} WAR {:.1}% UAR {:.1}%", 100.0 * s.war, 100.0 * s.uar))
             .collect();
-        let msg = format!("loss {:.4} {}", log.loss, scores.join(" "));
+        let critic = log.critic_loss.map(|l| format!(" critic {l:.4}")).unwrap_or_default();
+        let msg = format!("loss {:.4}{critic} {}", log.loss, scores.join(" "));
         match &self.epochs {
             Some(bar) => {
                 bar.inc(1);

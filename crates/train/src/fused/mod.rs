@@ -227,17 +227,25 @@ impl FusedTrainer {
 
     /// One optimisation step; returns the batch's loss.
     pub fn step(&mut self, x: &[f32], batch: usize, targets: &[f32], seed: u64) -> f32 {
-        self.step_with(x, batch, targets, seed, None)
+        self.step_with(x, batch, targets, seed, None).0
     }
 
-    /// [`FusedTrainer::step`], where `domains` are given also a step of the critic.
-    pub fn step_with(&mut self, x: &[f32], batch: usize, targets: &[f32], seed: u64, domains: Option<Domains>) -> f32 {
+    /// [`FusedTrainer::step`], where `domains` are given also a step of the critic; returns
+    /// the batch's loss and the critic's.
+    pub fn step_with(
+        &mut self,
+        x: &[f32],
+        batch: usize,
+        targets: &[f32],
+        seed: u64,
+        domains: Option<Domains>,
+    ) -> (f32, Option<f32>) {
         let pass = self.pass_with(x, batch, targets, seed, domains);
         self.adam.step(&mut self.params, &pass.grads, &self.trainable);
         if let (Some(critic), Some(judged)) = (&mut self.critic, &pass.critic) {
             critic.learn(&judged.grads);
         }
-        pass.loss
+        (pass.loss, pass.critic.map(|judged| judged.loss))
     }
 
     fn run_directions(&mut self, x: &[f32], shape: Shape, masks: Option<&[Vec<[Vec<f32>; 2]>]>) {
