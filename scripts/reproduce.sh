@@ -52,7 +52,7 @@ runs=(
   "mix-loco-band-cmvn-balance-aug|$loco $band --cmvn --balance --copies 4 --augment all"
   "mix-loco-band-cmvn-balance-mixup|$loco $band --cmvn --balance --mixup 0.4"
   "mix-loco-band-cmn-balance|$loco $band --cmn --balance"
-  # The wider variant beside the paper's network (64 filters for 39): about two hours on 2
+  # The wider variant beside the paper's network (64 filters for 39): 108 min of training on 2
   # cores (43 s an epoch where the paper's width takes 11 to 15).
   "mix-loco-band-cmvn-balance-wide|$loco $band --cmvn --balance --filters 64"
   # Domain-adversarial: a corpus critic's gradient reversed into the network, its weight ramped
