@@ -58,6 +58,9 @@ runs=(
   # Domain-adversarial: a corpus critic's gradient reversed into the network, its weight ramped
   # up to 1 as in Ganin et al. (JMLR 2016); the value is theirs, not tuned here.
   "mix-loco-band-cmvn-balance-adversary|$loco $band --cmvn --balance --adversary 1"
+  # Per-speaker normalisation in place of per-utterance: each speaker's utterances pooled (a
+  # corpus's where it names no speakers), test speakers' included, label-free.
+  "mix-loco-band-speaker-balance|$loco $band --speaker-norm --balance"
   # The shipped default (model-weights/mix): the recipe that scored best on the validation
   # speakers of mix-loco-*, on all six corpora, for 20 epochs: the median of the six epochs
   # that validation chose in mix-loco-band-cmvn-balance (12 to 29).

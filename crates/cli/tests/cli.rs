@@ -362,6 +362,23 @@ fn domain_adversarial_training_is_checked_before_the_corpora() {
 }
 
 #[test]
+fn per_speaker_normalisation_is_checked_before_the_corpora() {
+    let dir = common::scratch("cli-train-speaker-norm");
+    let train = |args: &[&str]| {
+        let mut train = Command::new(env!("CARGO_BIN_EXE_train"));
+        train.args(["--corpus", "folder"]).arg(dir.join("absent")).args(["--final", "--out"]).arg(dir.join("run"));
+        output(train.args(args))
+    };
+    let (ok, _, err) = train(&["--speaker-norm", "--copies", "2", "--augment", "speed"]);
+    assert!(!ok && err.contains("--speaker-norm does not yet combine with augmented copies"), "{err}");
+    let (ok, _, err) = train(&["--speaker-norm", "--cmvn"]);
+    assert!(!ok && err.contains("cannot be used with"), "{err}");
+    // Accepted, it goes on to read the corpus (absent here).
+    let (ok, _, err) = train(&["--speaker-norm", "--augment", "mask"]);
+    assert!(!ok && !err.contains("--speaker-norm"), "{err}");
+}
+
+#[test]
 fn a_full_disk_is_an_error_in_words() {
     let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
     let dir = common::scratch("cli-full");

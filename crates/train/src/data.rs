@@ -1,14 +1,15 @@
 //! The features of whole corpora, computed once per corpus, front end and augmentation on every
 //! core, and cached on disk under a hash of the files' contents and the settings.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use timnet::audio::{MODEL_RATE, decode, place, prepare_samples, resample, to_mono};
-use timnet::features::{FrontEnd, MfccConfig, Normalisation};
+use timnet::features::{FrontEnd, MfccConfig, Normalisation, Standardiser, frames_of};
 
 use crate::augment::{self, Augmentation, Draw};
 use crate::corpus::Corpus;
@@ -27,6 +28,16 @@ impl FrontEndSettings {
     pub fn plan(&self) -> FrontEnd {
         FrontEnd::new(self.mfcc.clone(), self.clip_samples, self.normalisation)
     }
+
+    /// The front end each recording is extracted with. Per-speaker normalisation needs all of a
+    /// speaker's recordings at once: they are extracted raw, and
+    /// [`Dataset::normalise_by_speaker`] normalises them together afterwards.
+    fn extraction(&self) -> FrontEnd {
+        match self.normalisation {
+            Normalisation::PerSpeaker => FrontEnd::new(self.mfcc.clone(), self.clip_samples, Normalisation::None),
+            _ => self.plan(),
+        }
+    }
 }
 
 /// The features of the readable items of one or more corpora, [rows, frames, coeffs] row-major.
@@ -44,6 +55,9 @@ pub struct Dataset {
     pub corpus: Vec<usize>,
     pub items: Vec<usize>,
     pub speakers: Vec<Option<String>>,
+    /// Per row: the frames that hold the utterance's own samples (the others are padding).
+    /// Empty where the features came from a cache written before it was kept.
+    pub own: Vec<Range<usize>>,
     /// Files that could not be read, with the reason.
     pub unreadable: Vec<(PathBuf, String)>,
 }
@@ -96,6 +110,7 @@ impl Dataset {
             all.corpus.extend(std::iter::repeat_n(c, part.items.len()));
             all.items.extend(part.items);
             all.speakers.extend(part.speakers);
+            all.own.extend(part.own);
             all.unreadable.extend(part.unreadable);
         }
         all
@@ -111,8 +126,37 @@ impl Dataset {
             corpus: Vec::new(),
             items: Vec::new(),
             speakers: Vec::new(),
+            own: Vec::new(),
             unreadable: Vec::new(),
         }
+    }
+
+    /// Normalise every row by the statistics of all the rows of its speaker
+    /// ([`Normalisation::PerSpeaker`]); rows with no named speaker are pooled by corpus. It uses
+    /// no label: a test speaker's statistics come from their own recordings, whatever they say.
+    pub fn normalise_by_speaker(&mut self) -> Result<()> {
+        if !self.augmented.is_empty() {
+            return Err(TrainError::Setup(
+                "per-speaker normalisation does not yet combine with augmented copies".into(),
+            ));
+        }
+        if self.own.len() != self.len() {
+            return Err(TrainError::Setup("per-speaker normalisation needs each row's own frames".into()));
+        }
+        let mut groups: BTreeMap<(Option<usize>, Option<&str>), Vec<usize>> = BTreeMap::new();
+        for i in 0..self.len() {
+            groups.entry((self.corpus.get(i).copied(), self.speakers[i].as_deref())).or_default().push(i);
+        }
+        let size = self.size();
+        let groups: Vec<Vec<usize>> = groups.into_values().collect();
+        for rows in groups {
+            let standardiser =
+                Standardiser::fit(rows.iter().map(|&i| (self.row(i), self.own[i].clone())), self.coeffs, false);
+            for &i in &rows {
+                standardiser.apply(&mut self.features[i * size..(i + 1) * size], self.own[i].clone());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -124,9 +168,10 @@ pub fn default_cache() -> Option<PathBuf> {
     Some(base.join("timnet"))
 }
 
-/// What one readable item gives: the clean clip's features and its copies'.
+/// What one readable item gives: the clean clip's features, its own frames and its copies'.
 struct Extracted {
     clean: Vec<f32>,
+    own: Range<usize>,
     copies: Vec<Vec<f32>>,
 }
 
@@ -139,14 +184,33 @@ pub fn extract(
     seed: u64,
     cache: Option<&Path>,
 ) -> Result<Dataset> {
+    let mut data = extract_each(corpus, front, augment, seed, cache)?;
+    if front.normalisation == Normalisation::PerSpeaker {
+        data.normalise_by_speaker()?;
+    }
+    Ok(data)
+}
+
+/// Each item's features on its own, as cached: per-speaker normalisation comes after.
+fn extract_each(
+    corpus: &Corpus,
+    front: &FrontEndSettings,
+    augment: &Augmentation,
+    seed: u64,
+    cache: Option<&Path>,
+) -> Result<Dataset> {
     let copies = if augment.makes_copies() { augment.copies } else { 0 };
     let key = cache_key(corpus, front, augment, seed)?;
     let cache_file = cache.map(|dir| dir.join(format!("{}-{}.safetensors", corpus.name, &key[..16])));
-    let plan = front.plan();
+    let plan = front.extraction();
     let frames = front.mfcc.frames_for(front.clip_samples);
     let coeffs = front.mfcc.n_mfcc;
     let speaker = |i: usize| corpus.items[i].speaker.clone();
-    if let Some(mut data) = cache_file.as_deref().and_then(|f| load_cache(f, corpus, frames * coeffs, copies)) {
+    // Only per-speaker normalisation needs the own frames, which older caches lack.
+    let usable = |data: &Dataset| front.normalisation != Normalisation::PerSpeaker || data.own.len() == data.len();
+    if let Some(mut data) =
+        cache_file.as_deref().and_then(|f| load_cache(f, corpus, frames * coeffs, copies)).filter(usable)
+    {
         (data.frames, data.coeffs) = (frames, coeffs);
         data.speakers = data.items.iter().map(|&i| speaker(i)).collect();
         return Ok(data);
@@ -192,6 +256,7 @@ pub fn extract(
         match result {
             Ok(extracted) => {
                 data.features.extend(extracted.clean);
+                data.own.push(extracted.own);
                 for (into, copy) in data.augmented.iter_mut().zip(extracted.copies) {
                     into.extend(copy);
                 }
@@ -220,7 +285,10 @@ fn features_of(
     let decoded = decode(bytes).map_err(|e| e.to_string())?;
     let prepared =
         prepare_samples(&decoded.samples, decoded.channels, decoded.sample_rate).map_err(|e| e.to_string())?;
-    let clean = plan.clip(&prepared.samples).data;
+    let (clip, own) = timnet::audio::fit_length_placed(&prepared.samples, plan.clip_samples);
+    let clean = plan.placed(&clip, own.clone());
+    let own = frames_of(own, plan.mfcc.config().hop_length, clean.frames);
+    let clean = clean.data;
     let mono = if augment.speed { to_mono(&decoded.samples, decoded.channels) } else { Vec::new() };
     let copies = (0..copies)
         .map(|c| {
@@ -253,7 +321,7 @@ fn features_of(
             plan.placed(&window, own).data
         })
         .collect();
-    Ok(Extracted { clean, copies })
+    Ok(Extracted { clean, own, copies })
 }
 
 /// SHA-256 over the settings and every file's name, label and bytes, in hex.
@@ -275,6 +343,9 @@ struct CacheMeta {
     items: Vec<usize>,
     labels: Vec<usize>,
     unreadable: Vec<(String, String)>,
+    /// Each row's own frames, as (start, end); absent in caches written before it was kept.
+    #[serde(default)]
+    own: Vec<(usize, usize)>,
 }
 
 const META: &str = "rows";
@@ -289,6 +360,7 @@ fn save_cache(file: &Path, data: &Dataset) -> Result<()> {
         items: data.items.clone(),
         labels: data.labels.clone(),
         unreadable: data.unreadable.iter().map(|(p, r)| (p.display().to_string(), r.clone())).collect(),
+        own: data.own.iter().map(|r| (r.start, r.end)).collect(),
     };
     let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let arrays: Vec<(String, Vec<u8>)> = std::iter::once(("clean".to_string(), bytes(&data.features)))
@@ -325,6 +397,7 @@ fn load_cache(file: &Path, corpus: &Corpus, row: usize, copies: usize) -> Option
     data.augmented = (0..copies).map(|c| read(&format!("copy-{c}"))).collect::<Option<_>>()?;
     data.labels = meta.labels;
     data.items = meta.items;
+    data.own = meta.own.into_iter().map(|(start, end)| start..end).collect();
     data.unreadable = meta.unreadable.into_iter().map(|(p, r)| (PathBuf::from(p), r)).collect();
     Some(data)
 }

@@ -232,6 +232,62 @@ fn a_mix_shares_one_label_space_and_skips_what_it_lacks() {
     assert!(mixed.skipped.iter().all(|(_, why)| why.contains("not in the mix")));
 }
 
+#[test]
+fn per_speaker_normalisation_pools_each_speaker_and_survives_the_cache() {
+    let root = scratch("mix-speaker-norm");
+    let (a, b) = (root.join("a"), root.join("b"));
+    synthetic_corpus(&a, 3);
+    synthetic_corpus(&b, 2);
+    let mut c = support::mix_config(&[&a, &b], Protocol::LeaveOneCorpusOut, 1);
+    c.classes = Some(vec!["high".into(), "low".into(), "mid".into()]);
+    c.normalisation = timnet::features::Normalisation::PerSpeaker;
+    let cache = root.join("cache");
+    let data = c.prepare_data(&mut Quiet, Some(&cache)).unwrap().data;
+    let (coeffs, size) = (data.coeffs, data.frames * data.coeffs);
+    assert_eq!(data.own.len(), data.len());
+    // Folder corpora name no speakers: each corpus is pooled as one voice.
+    for corpus in 0..2 {
+        let rows: Vec<usize> = (0..data.len()).filter(|&i| data.corpus[i] == corpus).collect();
+        let frames: Vec<&[f32]> = rows
+            .iter()
+            .flat_map(|&i| data.own[i].clone().map(move |t| (i, t)))
+            .map(|(i, t)| &data.features[i * size + t * coeffs..i * size + (t + 1) * coeffs])
+            .collect();
+        assert!(frames.len() > 3 * rows.len(), "{} own frames", frames.len());
+        for k in 0..coeffs {
+            let n = frames.len() as f64;
+            let mean = frames.iter().map(|f| f[k] as f64).sum::<f64>() / n;
+            let var = frames.iter().map(|f| (f[k] as f64 - mean).powi(2)).sum::<f64>() / n;
+            assert!(
+                mean.abs() < 1e-4 && ((var - 1.0).abs() < 1e-3 || var < 1e-9),
+                "corpus {corpus} c{k}: {mean} {var}"
+            );
+        }
+        for &i in &rows {
+            // The pool's statistics, not the utterance's own: each tone keeps what sets it
+            // apart from the others (per-utterance normalisation would centre every one on 0).
+            let own = data.own[i].clone();
+            let shift = (0..coeffs)
+                .map(|k| own.clone().map(|t| data.features[i * size + t * coeffs + k]).sum::<f32>() / own.len() as f32)
+                .fold(0.0f32, |m, x| m.max(x.abs()));
+            assert!(shift > 0.5, "row {i}: its mean is within {shift} of the pool's");
+            let padding: Vec<usize> = (0..data.frames).filter(|t| !own.contains(t)).collect();
+            assert!(!padding.is_empty(), "the 0.6 s tones are padded to 1 s");
+            assert!(padding.iter().all(|t| data.features[i * size + t * coeffs..][..coeffs].iter().all(|&x| x == 0.0)));
+        }
+    }
+    // Prepared again, the features come from the cache (not rewritten) with their own frames.
+    let written = |dir: &std::path::Path| -> Vec<std::time::SystemTime> {
+        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files.iter().map(|f| std::fs::metadata(f).unwrap().modified().unwrap()).collect()
+    };
+    let before = written(&cache);
+    let again = c.prepare_data(&mut Quiet, Some(&cache)).unwrap().data;
+    assert_eq!((before.len(), written(&cache)), (2, before.clone()));
+    assert_eq!((again.features, again.own), (data.features, data.own));
+}
+
 /// A corpus tree with these (relative path) files, each a short WAV.
 fn tree(root: &std::path::Path, files: &[&str]) {
     for f in files {

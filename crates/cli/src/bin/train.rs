@@ -128,6 +128,12 @@ struct Args {
     /// Normalise each utterance's MFCCs to mean 0 per coefficient, keeping their spread.
     #[arg(long, conflicts_with = "cmvn")]
     cmn: bool,
+    /// Normalise the MFCCs to mean 0 and variance 1 per coefficient over all of a speaker's
+    /// utterances together (by corpus where a corpus names no speakers): what sets one
+    /// utterance apart from the same voice's others is kept. Label-free, but it reads every
+    /// test speaker's utterances before scoring any of them.
+    #[arg(long, conflicts_with_all = ["cmvn", "cmn"])]
+    speaker_norm: bool,
     /// Augmented copies of each utterance, made once and cached (0: no augmentation).
     #[arg(long, default_value_t = 0)]
     copies: usize,
@@ -247,6 +253,9 @@ fn augmentation(args: &Args) -> Result<Augmentation> {
             "speed, gain, noise, reverb and crop"
         );
     }
+    if args.speaker_norm && a.makes_copies() {
+        bail!("--speaker-norm does not yet combine with augmented copies (--copies): leave one of them out");
+    }
     Ok(a)
 }
 
@@ -329,9 +338,10 @@ fn run(args: Args) -> Result<ExitCode> {
         select_on_validation: args.select == Select::Val,
         select_by,
         band_limit: args.band_limit,
-        normalisation: match (args.cmvn, args.cmn) {
-            (true, _) => Normalisation::PerUtterance,
-            (_, true) => Normalisation::PerUtteranceMean,
+        normalisation: match (args.cmvn, args.cmn, args.speaker_norm) {
+            (true, _, _) => Normalisation::PerUtterance,
+            (_, true, _) => Normalisation::PerUtteranceMean,
+            (_, _, true) => Normalisation::PerSpeaker,
             _ => Normalisation::None,
         },
         augmentation,

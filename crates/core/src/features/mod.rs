@@ -14,7 +14,7 @@ mod stream;
 
 pub use mel::{hz_to_mel, mel_filterbank, mel_to_hz};
 pub use mfcc::{Features, Mfcc};
-pub use normalise::{Normalisation, frames_of};
+pub use normalise::{Normalisation, Standardiser, frames_of};
 pub use stream::{Clip, FeatureStream};
 
 /// Audio at the model rate → the model's input, one clip at a time: fit to the clip length,

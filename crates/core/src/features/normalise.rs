@@ -20,6 +20,12 @@ pub enum Normalisation {
     /// Each coefficient to mean 0 over the recording's own frames, its spread kept (how far the
     /// voice moves is a cue to arousal); padding frames are set to 0.
     PerUtteranceMean,
+    /// Each coefficient to mean 0 and variance 1 over all of a speaker's recordings together
+    /// ([`Standardiser::fit`]), so that what sets one utterance apart from the same voice's
+    /// others (louder, higher, tenser) is kept. Training pools each speaker's recordings; a
+    /// single recording on its own is all of its speaker there is, and is normalised as
+    /// [`Normalisation::PerUtterance`] does.
+    PerSpeaker,
 }
 
 /// Below this standard deviation a coefficient is treated as constant: a flat signal must not be
@@ -33,30 +39,66 @@ impl Normalisation {
         if self == Normalisation::None || features.frames == 0 {
             return;
         }
+        let own = own_frames(features.frames, recording);
         let c = features.coeffs;
-        let recording = recording.start.min(features.frames)..recording.end.min(features.frames);
-        let own = if recording.is_empty() { 0..features.frames } else { recording.clone() };
-        let n = own.len() as f64;
-        let mut mean = vec![0.0f64; c];
-        for t in own.clone() {
-            mean.iter_mut().zip(features.row(t)).for_each(|(m, &v)| *m += v as f64 / n);
+        let standardiser =
+            Standardiser::fit([(&features.data[..], own.clone())], c, self == Normalisation::PerUtteranceMean);
+        standardiser.apply(&mut features.data, own);
+    }
+}
+
+/// The frames of `recording` that exist; all of them where it names none.
+fn own_frames(frames: usize, recording: Range<usize>) -> Range<usize> {
+    let recording = recording.start.min(frames)..recording.end.min(frames);
+    if recording.is_empty() { 0..frames } else { recording }
+}
+
+/// Each coefficient's mean and inverse spread over the own frames of one or more recordings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standardiser {
+    mean: Vec<f64>,
+    scale: Vec<f64>,
+}
+
+impl Standardiser {
+    /// The statistics of `recordings`, each its features (frames x `coeffs`, row-major) and the
+    /// frames that hold its own samples; `mean_only` keeps the spread (a scale of 1).
+    pub fn fit<'a, I>(recordings: I, coeffs: usize, mean_only: bool) -> Self
+    where
+        I: IntoIterator<Item = (&'a [f32], Range<usize>)>,
+        I::IntoIter: Clone,
+    {
+        let recordings = recordings.into_iter();
+        let frames_of = |data: &'a [f32], own: &Range<usize>| data.chunks_exact(coeffs).skip(own.start).take(own.len());
+        let n = recordings.clone().map(|(_, own)| own.len()).sum::<usize>().max(1) as f64;
+        let mut mean = vec![0.0f64; coeffs];
+        for (data, own) in recordings.clone() {
+            for row in frames_of(data, &own) {
+                mean.iter_mut().zip(row).for_each(|(m, &v)| *m += v as f64 / n);
+            }
         }
         // The spread is measured only where it is scaled away.
-        let scale: Vec<f64> = if self == Normalisation::PerUtteranceMean {
-            vec![1.0; c]
+        let scale = if mean_only {
+            vec![1.0; coeffs]
         } else {
-            let mut var = vec![0.0f64; c];
-            for t in own.clone() {
-                var.iter_mut()
-                    .zip(features.row(t))
-                    .zip(&mean)
-                    .for_each(|((s, &v), m)| *s += (v as f64 - m).powi(2) / n);
+            let mut var = vec![0.0f64; coeffs];
+            for (data, own) in recordings {
+                for row in frames_of(data, &own) {
+                    var.iter_mut().zip(row).zip(&mean).for_each(|((s, &v), m)| *s += (v as f64 - m).powi(2) / n);
+                }
             }
             var.iter().map(|v| 1.0 / v.sqrt().max(MIN_STD)).collect()
         };
-        for (t, row) in features.data.chunks_exact_mut(c).enumerate() {
+        Standardiser { mean, scale }
+    }
+
+    /// Normalise one recording's features in place: its `own` frames by these statistics, the
+    /// others (padding) to 0.
+    pub fn apply(&self, data: &mut [f32], own: Range<usize>) {
+        let c = self.mean.len();
+        for (t, row) in data.chunks_exact_mut(c).enumerate() {
             let padding = !own.contains(&t);
-            for ((x, m), s) in row.iter_mut().zip(&mean).zip(&scale) {
+            for ((x, m), s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
                 *x = if padding { 0.0 } else { ((*x as f64 - m) * s) as f32 };
             }
         }
@@ -103,6 +145,33 @@ mod tests {
         // A constant coefficient stays finite (0), and padding frames are 0.
         assert!((2..8).all(|t| f.row(t)[1] == 0.0));
         assert!([0, 1, 8, 9].iter().all(|&t| f.row(t) == [0.0, 0.0]));
+    }
+
+    #[test]
+    fn a_speaker_s_statistics_keep_what_sets_one_utterance_apart() {
+        // Two recordings of one voice, the second 4 higher in the first coefficient; 2 padding
+        // frames after each.
+        let low: Vec<f32> = [1.0, 3.0, 1.0, 3.0, 9.0, 9.0].iter().flat_map(|&v| [v, 7.0]).collect();
+        let high: Vec<f32> = low.iter().enumerate().map(|(i, &v)| if i % 2 == 0 { v + 4.0 } else { v }).collect();
+        let s = Standardiser::fit([(&low[..], 0..4), (&high[..], 0..4)], 2, false);
+        let (mut a, mut b) = (low.clone(), high.clone());
+        s.apply(&mut a, 0..4);
+        s.apply(&mut b, 0..4);
+        let first = |d: &[f32]| (0..4).map(|t| d[t * 2]).collect::<Vec<_>>();
+        // The speaker's frames are 1, 3, 5, 7 (mean 4, variance 5): the shift between the two
+        // recordings survives, where per-utterance normalisation would give both the same.
+        let z = |v: f32| (v - 4.0) / 5.0f32.sqrt();
+        for (got, want) in first(&a).iter().chain(&first(&b)).zip([1.0, 3.0, 1.0, 3.0, 5.0, 7.0, 5.0, 7.0]) {
+            assert!((got - z(want)).abs() < 1e-5, "{got} against {}", z(want));
+        }
+        assert!((0..4).all(|t| a[t * 2 + 1] == 0.0), "a constant coefficient stays 0: {a:?}");
+        assert_eq!(&a[8..], &[0.0; 4], "padding is set to 0");
+        // One recording on its own is normalised as per-utterance normalisation does.
+        let mut alone = Features { frames: 6, coeffs: 2, data: low.clone() };
+        let mut utterance = Features { frames: 6, coeffs: 2, data: low };
+        Normalisation::PerSpeaker.apply(&mut alone, 0..4);
+        Normalisation::PerUtterance.apply(&mut utterance, 0..4);
+        assert_eq!(alone.data, utterance.data);
     }
 
     #[test]
