@@ -9,7 +9,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use timnet::audio::{MODEL_RATE, decode, place, prepare_samples, resample, to_mono};
-use timnet::features::{FrontEnd, MfccConfig, Normalisation, Standardiser, frames_of};
+use timnet::features::{FrontEnd, MfccConfig, Normalisation, Standardiser};
 
 use crate::augment::{self, Augmentation, Draw};
 use crate::corpus::Corpus;
@@ -285,9 +285,7 @@ fn features_of(
     let decoded = decode(bytes).map_err(|e| e.to_string())?;
     let prepared =
         prepare_samples(&decoded.samples, decoded.channels, decoded.sample_rate).map_err(|e| e.to_string())?;
-    let (clip, own) = timnet::audio::fit_length_placed(&prepared.samples, plan.clip_samples);
-    let clean = plan.placed(&clip, own.clone());
-    let own = frames_of(own, plan.mfcc.config().hop_length, clean.frames);
+    let (clean, own) = plan.clip_and_own(&prepared.samples);
     let clean = clean.data;
     let mono = if augment.speed { to_mono(&decoded.samples, decoded.channels) } else { Vec::new() };
     let copies = (0..copies)

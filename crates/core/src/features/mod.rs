@@ -14,6 +14,7 @@ mod stream;
 
 pub use mel::{hz_to_mel, mel_filterbank, mel_to_hz};
 pub use mfcc::{Features, Mfcc};
+use normalise::own_frames;
 pub use normalise::{Normalisation, Standardiser, frames_of};
 pub use stream::{Clip, FeatureStream};
 
@@ -33,16 +34,27 @@ impl FrontEnd {
 
     /// The features of a recording centre-fitted to one clip.
     pub fn clip(&self, samples: &[f32]) -> Features {
+        self.clip_and_own(samples).0
+    }
+
+    /// The same, with the frames that hold the recording's own samples.
+    pub fn clip_and_own(&self, samples: &[f32]) -> (Features, std::ops::Range<usize>) {
         let (clip, own) = crate::audio::fit_length_placed(samples, self.clip_samples);
-        self.placed(&clip, own)
+        self.placed_and_own(&clip, own)
     }
 
     /// The features of a clip whose own samples lie at `own` (the rest is padding).
     pub fn placed(&self, clip: &[f32], own: std::ops::Range<usize>) -> Features {
+        self.placed_and_own(clip, own).0
+    }
+
+    /// The same, with the frames that hold the clip's own samples: those its normalisation
+    /// reads, and those a speaker's statistics are pooled over ([`Standardiser`]).
+    pub fn placed_and_own(&self, clip: &[f32], own: std::ops::Range<usize>) -> (Features, std::ops::Range<usize>) {
         let mut features = self.mfcc.compute(clip);
-        let frames = frames_of(own, self.mfcc.config().hop_length, features.frames);
-        self.normalisation.apply(&mut features, frames);
-        features
+        let frames = own_frames(features.frames, frames_of(own, self.mfcc.config().hop_length, features.frames));
+        self.normalisation.apply(&mut features, frames.clone());
+        (features, frames)
     }
 }
 

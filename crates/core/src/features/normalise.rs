@@ -47,8 +47,9 @@ impl Normalisation {
     }
 }
 
-/// The frames of `recording` that exist; all of them where it names none.
-fn own_frames(frames: usize, recording: Range<usize>) -> Range<usize> {
+/// The frames of `recording` that exist; all of them where it names none (a recording too short
+/// to fill a frame is still read, not left out).
+pub(super) fn own_frames(frames: usize, recording: Range<usize>) -> Range<usize> {
     let recording = recording.start.min(frames)..recording.end.min(frames);
     if recording.is_empty() { 0..frames } else { recording }
 }
