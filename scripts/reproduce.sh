@@ -61,6 +61,10 @@ runs=(
   # Per-speaker normalisation in place of per-utterance: each speaker's utterances pooled (a
   # corpus's where it names no speakers), test speakers' included, label-free.
   "mix-loco-band-speaker-balance|$loco $band --speaker-norm --balance"
+  # The same, each speaker's statistics from 10 of their utterances drawn without labels (as a
+  # new voice gives its ten takes in "Teach it your voice"), those 10 never scored: no test
+  # utterance is read before it is scored.
+  "mix-loco-band-speaker10-balance|$loco $band --speaker-norm --speaker-takes 10 --balance"
   # The shipped default (model-weights/mix): the recipe that scored best on the validation
   # speakers of mix-loco-*, on all six corpora, for 20 epochs: the median of the six epochs
   # that validation chose in mix-loco-band-cmvn-balance (12 to 29).

@@ -373,9 +373,14 @@ fn per_speaker_normalisation_is_checked_before_the_corpora() {
     assert!(!ok && err.contains("--speaker-norm does not yet combine with augmented copies"), "{err}");
     let (ok, _, err) = train(&["--speaker-norm", "--cmvn"]);
     assert!(!ok && err.contains("cannot be used with"), "{err}");
+    // A speaker's takes only mean something to per-speaker normalisation, and there is one.
+    let (ok, _, err) = train(&["--speaker-takes", "5"]);
+    assert!(!ok && err.contains("--speaker-norm"), "{err}");
+    let (ok, _, err) = train(&["--speaker-norm", "--speaker-takes", "0"]);
+    assert!(!ok && err.contains("--speaker-takes"), "{err}");
     // Accepted, it goes on to read the corpus (absent here).
-    let (ok, _, err) = train(&["--speaker-norm", "--augment", "mask"]);
-    assert!(!ok && !err.contains("--speaker-norm"), "{err}");
+    let (ok, _, err) = train(&["--speaker-norm", "--speaker-takes", "5", "--augment", "mask"]);
+    assert!(!ok && !err.contains("--speaker"), "{err}");
 }
 
 #[test]

@@ -58,6 +58,9 @@ pub struct Dataset {
     /// Per row: the frames that hold the utterance's own samples (the others are padding).
     /// Empty where the features came from a cache written before it was kept.
     pub own: Vec<Range<usize>>,
+    /// Rows whose recordings gave their speaker's statistics when those come from a few takes
+    /// ([`Dataset::normalise_by_speaker`]), in order: a speaker's enrolment, never scored.
+    pub enrolment: Vec<usize>,
     /// Files that could not be read, with the reason.
     pub unreadable: Vec<(PathBuf, String)>,
 }
@@ -102,6 +105,8 @@ impl Dataset {
         all.augmented = vec![Vec::new(); copies];
         for (c, part) in parts.into_iter().enumerate() {
             (all.frames, all.coeffs) = (part.frames, part.coeffs);
+            let offset = all.labels.len();
+            all.enrolment.extend(part.enrolment.iter().map(|&i| i + offset));
             all.features.extend(part.features);
             for (into, from) in all.augmented.iter_mut().zip(part.augmented) {
                 into.extend(from);
@@ -127,14 +132,23 @@ impl Dataset {
             items: Vec::new(),
             speakers: Vec::new(),
             own: Vec::new(),
+            enrolment: Vec::new(),
             unreadable: Vec::new(),
         }
     }
 
-    /// Normalise every row by the statistics of all the rows of its speaker
-    /// ([`Normalisation::PerSpeaker`]); rows with no named speaker are pooled by corpus. It uses
-    /// no label: a test speaker's statistics come from their own recordings, whatever they say.
-    pub fn normalise_by_speaker(&mut self) -> Result<()> {
+    /// `rows` without the enrolment rows: those that may be scored.
+    pub fn scored(&self, rows: &[usize]) -> Vec<usize> {
+        rows.iter().copied().filter(|i| self.enrolment.binary_search(i).is_err()).collect()
+    }
+
+    /// Normalise every row by the statistics of its speaker ([`Normalisation::PerSpeaker`]);
+    /// rows with no named speaker are pooled by corpus. With `takes`, the statistics come from
+    /// that many of the speaker's rows, drawn by `seed` without looking at labels, as a new voice
+    /// would give a few recordings before its first answer; those rows become the speaker's
+    /// [`enrolment`](Dataset::enrolment). Without, they come from all of the speaker's rows, a
+    /// test speaker's included (transductive, though label-free).
+    pub fn normalise_by_speaker(&mut self, takes: Option<usize>, seed: u64) -> Result<()> {
         if !self.augmented.is_empty() {
             return Err(TrainError::Setup(
                 "per-speaker normalisation does not yet combine with augmented copies".into(),
@@ -143,19 +157,35 @@ impl Dataset {
         if self.own.len() != self.len() {
             return Err(TrainError::Setup("per-speaker normalisation needs each row's own frames".into()));
         }
+        if takes == Some(0) {
+            return Err(TrainError::Setup("a speaker's statistics need at least one take".into()));
+        }
         let mut groups: BTreeMap<(Option<usize>, Option<&str>), Vec<usize>> = BTreeMap::new();
         for i in 0..self.len() {
             groups.entry((self.corpus.get(i).copied(), self.speakers[i].as_deref())).or_default().push(i);
         }
         let size = self.size();
         let groups: Vec<Vec<usize>> = groups.into_values().collect();
+        self.enrolment.clear();
         for rows in groups {
+            let pooled = match takes {
+                None => rows.clone(),
+                Some(k) => {
+                    let mut drawn = rows.clone();
+                    crate::shuffle(&mut drawn, mix(&[seed, rows[0] as u64]));
+                    drawn.truncate(k);
+                    drawn.sort_unstable();
+                    self.enrolment.extend(&drawn);
+                    drawn
+                }
+            };
             let standardiser =
-                Standardiser::fit(rows.iter().map(|&i| (self.row(i), self.own[i].clone())), self.coeffs, false);
+                Standardiser::fit(pooled.iter().map(|&i| (self.row(i), self.own[i].clone())), self.coeffs, false);
             for &i in &rows {
                 standardiser.apply(&mut self.features[i * size..(i + 1) * size], self.own[i].clone());
             }
         }
+        self.enrolment.sort_unstable();
         Ok(())
     }
 }
@@ -176,17 +206,19 @@ struct Extracted {
 }
 
 /// Compute (or load from `cache`) the features of every item of `corpus` with `front`, and
-/// `augment.copies` augmented copies of each drawn from `seed`.
+/// `augment.copies` augmented copies of each drawn from `seed`; per-speaker statistics from
+/// `takes` of each speaker's items where it is given (see [`Dataset::normalise_by_speaker`]).
 pub fn extract(
     corpus: &Corpus,
     front: &FrontEndSettings,
     augment: &Augmentation,
     seed: u64,
+    takes: Option<usize>,
     cache: Option<&Path>,
 ) -> Result<Dataset> {
     let mut data = extract_each(corpus, front, augment, seed, cache)?;
     if front.normalisation == Normalisation::PerSpeaker {
-        data.normalise_by_speaker()?;
+        data.normalise_by_speaker(takes, mix(&[seed, 0x5e1f]))?;
     }
     Ok(data)
 }

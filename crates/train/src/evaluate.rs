@@ -65,7 +65,7 @@ pub fn evaluate(
     let s = &weights.sidecar;
     let front =
         FrontEndSettings { mfcc: s.features.clone(), clip_samples: s.clip_samples, normalisation: s.normalisation };
-    let data = extract(&corpus, &front, &Augmentation::default(), 0, cache)?;
+    let data = extract(&corpus, &front, &Augmentation::default(), 0, None, cache)?;
     if data.is_empty() {
         return Err(TrainError::Evaluation(format!(
             "none of the {} files of {} could be read (the first: {})",

@@ -89,6 +89,10 @@ pub struct RunConfig {
     /// The mel filterbank's top edge in Hz (None: the Nyquist rate, 11,025 Hz).
     pub band_limit: Option<f32>,
     pub normalisation: Normalisation,
+    /// With per-speaker normalisation: each speaker's statistics from this many of their
+    /// utterances, which are then never scored (None: from all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker_takes: Option<usize>,
     pub augmentation: Augmentation,
     pub model: TimNetConfig,
     pub fit: FitOptions,
@@ -113,6 +117,8 @@ struct RunFile {
     band_limit: Option<f32>,
     #[serde(default)]
     normalisation: Normalisation,
+    #[serde(default)]
+    speaker_takes: Option<usize>,
     #[serde(default)]
     augmentation: Augmentation,
     model: TimNetConfig,
@@ -140,6 +146,7 @@ impl TryFrom<RunFile> for RunConfig {
             select_by: f.select_by,
             band_limit: f.band_limit,
             normalisation: f.normalisation,
+            speaker_takes: f.speaker_takes,
             augmentation: f.augmentation,
             model: f.model,
             fit: f.fit,
@@ -160,6 +167,7 @@ impl RunConfig {
             select_by: Metric::War,
             band_limit: None,
             normalisation: Normalisation::None,
+            speaker_takes: None,
             augmentation: Augmentation::default(),
             model,
             fit,
@@ -236,6 +244,9 @@ pub struct Prepared {
 impl RunConfig {
     /// Read the corpora, put them in one label space and compute (or load) their features.
     pub fn prepare_data(&self, progress: &mut dyn Progress, cache: Option<&Path>) -> Result<Prepared> {
+        if self.speaker_takes.is_some() && self.normalisation != Normalisation::PerSpeaker {
+            return Err(TrainError::Setup("a speaker's takes are only used by per-speaker normalisation".into()));
+        }
         let mut corpora = Vec::new();
         for spec in &self.corpora {
             corpora.push(Corpus::open(spec.corpus, &spec.dir)?);
@@ -254,7 +265,7 @@ impl RunConfig {
         let front_end = self.front_end(&corpora);
         let mut parts = Vec::new();
         for corpus in &corpora {
-            let mut part = extract(corpus, &front_end, &self.augmentation, self.fit.seed, cache)?;
+            let mut part = extract(corpus, &front_end, &self.augmentation, self.fit.seed, self.speaker_takes, cache)?;
             progress.corpus(corpus, &part);
             if self.is_mix() {
                 // Speakers of different corpora are different people, whatever their ids.
@@ -281,17 +292,19 @@ impl Run {
     }
 
     /// Fold `index`'s training items split into those fitted and the validation items that
-    /// choose the epoch (none without `--select val`), as training split them.
+    /// choose the epoch (none without `--select val`), as training split them. A validation
+    /// speaker's enrolment is not scored.
     pub fn fit_and_validation(&self, data: &Dataset, index: usize, fold: &Fold) -> (Vec<usize>, Vec<usize>) {
         let c = &self.config;
         let holdout_seed = mix(&[c.fit.seed, index as u64, 0xa1]);
-        match (c.select_on_validation, c.is_mix()) {
+        let (fit, validation) = match (c.select_on_validation, c.is_mix()) {
             (false, _) => (fold.train.clone(), Vec::new()),
             (true, false) => stratified_holdout(&fold.train, &data.labels, 0.1, holdout_seed),
             (true, true) => {
                 speaker_validation(&fold.train, &data.corpus, &data.speakers, &data.labels, 0.1, holdout_seed)
             }
-        }
+        };
+        (fit, data.scored(&validation))
     }
 
     /// Start a new run in `dir` (refusing to overwrite one unless `force`), or resume the run
@@ -341,10 +354,10 @@ impl Run {
         writeln!(file, "{line}").map_err(TrainError::io(&path))
     }
 
-    /// The splits of `data` by the run's protocol.
+    /// The splits of `data` by the run's protocol; a test speaker's enrolment is not scored.
     pub fn folds(&self, prepared: &Prepared) -> Result<Vec<Fold>> {
         let data = &prepared.data;
-        Ok(match &self.config.protocol {
+        let folds = match &self.config.protocol {
             Protocol::KFold { k } => kfold(data.len(), *k, 46),
             Protocol::LeaveOneSpeakerOut => leave_one_speaker_out(&data.speakers)?,
             Protocol::Holdout { test_speakers } => vec![holdout(&data.speakers, test_speakers)?],
@@ -356,7 +369,8 @@ impl Run {
             Protocol::Final => {
                 vec![Fold { name: "all data".into(), train: (0..data.len()).collect(), test: Vec::new() }]
             }
-        })
+        };
+        Ok(folds.into_iter().map(|f| Fold { test: data.scored(&f.test), ..f }).collect())
     }
 
     /// Execute (or continue) the run. Returns the finished folds, or `Ok(None)` when it was

@@ -248,16 +248,7 @@ fn per_speaker_normalisation_pools_each_speaker_and_survives_the_cache() {
     // Folder corpora name no speakers: each corpus is pooled as one voice.
     for corpus in 0..2 {
         let rows: Vec<usize> = (0..data.len()).filter(|&i| data.corpus[i] == corpus).collect();
-        let frames: Vec<&[f32]> = rows
-            .iter()
-            .flat_map(|&i| data.own[i].clone().map(move |t| (i, t)))
-            .map(|(i, t)| &data.features[i * size + t * coeffs..i * size + (t + 1) * coeffs])
-            .collect();
-        assert!(frames.len() > 3 * rows.len(), "{} own frames", frames.len());
-        for k in 0..coeffs {
-            let n = frames.len() as f64;
-            let mean = frames.iter().map(|f| f[k] as f64).sum::<f64>() / n;
-            let var = frames.iter().map(|f| (f[k] as f64 - mean).powi(2)).sum::<f64>() / n;
+        for (k, (mean, var)) in pooled_moments(&data, &rows).into_iter().enumerate() {
             assert!(
                 mean.abs() < 1e-4 && ((var - 1.0).abs() < 1e-3 || var < 1e-9),
                 "corpus {corpus} c{k}: {mean} {var}"
@@ -286,6 +277,69 @@ fn per_speaker_normalisation_pools_each_speaker_and_survives_the_cache() {
     let again = c.prepare_data(&mut Quiet, Some(&cache)).unwrap().data;
     assert_eq!((before.len(), written(&cache)), (2, before.clone()));
     assert_eq!((again.features, again.own), (data.features, data.own));
+}
+
+/// Each coefficient's mean and variance over the own frames of `rows` together.
+fn pooled_moments(data: &timnet_train::data::Dataset, rows: &[usize]) -> Vec<(f64, f64)> {
+    let (coeffs, size) = (data.coeffs, data.frames * data.coeffs);
+    let frames: Vec<&[f32]> = rows
+        .iter()
+        .flat_map(|&i| data.own[i].clone().map(move |t| (i, t)))
+        .map(|(i, t)| &data.features[i * size + t * coeffs..i * size + (t + 1) * coeffs])
+        .collect();
+    assert!(frames.len() > 3 * rows.len(), "{} own frames", frames.len());
+    let n = frames.len() as f64;
+    (0..coeffs)
+        .map(|k| {
+            let mean = frames.iter().map(|f| f[k] as f64).sum::<f64>() / n;
+            (mean, frames.iter().map(|f| (f[k] as f64 - mean).powi(2)).sum::<f64>() / n)
+        })
+        .collect()
+}
+
+#[test]
+fn a_voice_known_by_a_few_takes_is_normalised_by_them_and_they_are_never_scored() {
+    let root = scratch("mix-speaker-takes");
+    let (a, b) = (root.join("a"), root.join("b"));
+    synthetic_corpus(&a, 4);
+    synthetic_corpus(&b, 3);
+    let mut c = support::mix_config(&[&a, &b], Protocol::LeaveOneCorpusOut, 1);
+    c.classes = Some(vec!["high".into(), "low".into(), "mid".into()]);
+    c.normalisation = timnet::features::Normalisation::PerSpeaker;
+    c.speaker_takes = Some(2);
+    c.select_on_validation = true;
+    let run = Run::prepare(&root.join("run"), c.clone(), false, false).unwrap();
+    let prepared = c.prepare_data(&mut Quiet, None).unwrap();
+    let data = &prepared.data;
+    // Each corpus is one voice here; two of its utterances are its takes.
+    assert_eq!(data.enrolment.len(), 4, "{:?}", data.enrolment);
+    for corpus in 0..2 {
+        let rows: Vec<usize> = (0..data.len()).filter(|&i| data.corpus[i] == corpus).collect();
+        let takes: Vec<usize> = data.enrolment.iter().copied().filter(|&i| data.corpus[i] == corpus).collect();
+        assert_eq!(takes.len(), 2);
+        // The takes' own frames have mean 0 and variance 1; all of the voice's frames do not,
+        // so the statistics came from the takes alone.
+        for (k, (mean, var)) in pooled_moments(data, &takes).into_iter().enumerate() {
+            assert!(mean.abs() < 1e-4 && ((var - 1.0).abs() < 1e-3 || var < 1e-9), "c{k}: {mean} {var}");
+        }
+        let off = pooled_moments(data, &rows).iter().map(|(m, v)| m.abs().max((v - 1.0).abs())).fold(0.0, f64::max);
+        assert!(off > 0.1, "corpus {corpus}: the whole voice is within {off} of mean 0, variance 1");
+    }
+    // A test or validation utterance is never one of its voice's takes.
+    let folds = run.folds(&prepared).unwrap();
+    for (index, fold) in folds.iter().enumerate() {
+        let left_out = fold.test.first().map(|&i| data.corpus[i]).unwrap();
+        assert_eq!(fold.test.len(), [12, 9][left_out] - 2, "{}", fold.name);
+        assert!(fold.test.iter().all(|i| !data.enrolment.contains(i)));
+        let (fit, validation) = run.fit_and_validation(data, index, fold);
+        assert!(validation.iter().all(|i| !data.enrolment.contains(i)));
+        assert!(fit.iter().all(|&i| data.corpus[i] != left_out));
+    }
+    // The same takes are drawn again, and none without per-speaker normalisation.
+    assert_eq!(c.prepare_data(&mut Quiet, None).unwrap().data.enrolment, data.enrolment);
+    c.normalisation = timnet::features::Normalisation::PerUtterance;
+    let e = c.prepare_data(&mut Quiet, None).err().unwrap().to_string();
+    assert!(e.contains("per-speaker normalisation"), "{e}");
 }
 
 /// A corpus tree with these (relative path) files, each a short WAV.

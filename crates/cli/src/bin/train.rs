@@ -134,6 +134,11 @@ struct Args {
     /// test speaker's utterances before scoring any of them.
     #[arg(long, conflicts_with_all = ["cmvn", "cmn"])]
     speaker_norm: bool,
+    /// With --speaker-norm: each speaker's statistics from K of their utterances, drawn without
+    /// looking at labels, as a new voice would give a few takes first; those K are never scored,
+    /// so no test utterance is read before it is scored.
+    #[arg(long, value_name = "K", requires = "speaker_norm", value_parser = clap::value_parser!(u64).range(1..))]
+    speaker_takes: Option<u64>,
     /// Augmented copies of each utterance, made once and cached (0: no augmentation).
     #[arg(long, default_value_t = 0)]
     copies: usize,
@@ -344,6 +349,7 @@ fn run(args: Args) -> Result<ExitCode> {
             (_, _, true) => Normalisation::PerSpeaker,
             _ => Normalisation::None,
         },
+        speaker_takes: args.speaker_takes.map(|k| k as usize),
         augmentation,
         command: command_line(),
         ..RunConfig::new(corpora, protocol, model, fit)
