@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use crate::audio::speech::{Frames, Verdict};
 use crate::audio::{MODEL_RATE, Prepared, fit_length_placed, place};
-use crate::features::{Clip, Features, FrontEnd, Mfcc};
+use crate::features::{Clip, Features, FrontEnd, Mfcc, Normalisation};
 use crate::weights::{Sidecar, Weights};
 
 /// Windows analysed per forward pass unless told otherwise: bounds memory on long recordings.
@@ -59,6 +59,11 @@ pub const CLOSE_WITHIN: f32 = 0.1;
 
 /// The start of the note a recording without speech gets.
 pub const NO_SPEECH: &str = "No speech detected";
+
+/// The note every answer of a model trained with per-speaker normalisation gets: one recording
+/// on its own is normalised by itself, which such a model never saw in training.
+pub const ONE_RECORDING_OF_A_SPEAKER: &str = "This model was trained with each speaker's statistics taken over \
+    several recordings; this recording was normalised on its own, so the answer may be off.";
 
 impl Analysis {
     /// The most probable label and its probability (of a recording with speech: see `speech`).
@@ -396,6 +401,9 @@ impl Analyzer {
         }
         if let Some(note) = speech_note(verdicts, heard.len(), scored.len(), &notes) {
             notes.push(note);
+        }
+        if self.weights.sidecar.normalisation == Normalisation::PerSpeaker {
+            notes.push(ONE_RECORDING_OF_A_SPEAKER.to_string());
         }
         let windows = scored
             .into_iter()

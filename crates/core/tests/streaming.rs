@@ -3,7 +3,7 @@
 //! page analyses prepared samples, through the same windows and scoring.
 #![cfg(not(target_arch = "wasm32"))]
 
-use timnet::analysis::{Analyzer, Window, Windower, block_on};
+use timnet::analysis::{Analyzer, ONE_RECORDING_OF_A_SPEAKER, Window, Windower, block_on};
 use timnet::audio::{encode_wav, prepare};
 use timnet::burn::prelude::Device;
 use timnet_testkit::{fixture_bytes, shipped_weights};
@@ -69,6 +69,19 @@ fn the_windows_scored_per_pass_do_not_change_the_answer() {
         .fold(0.0, f32::max);
     println!("{} windows, one or sixteen a pass: probabilities {worst:.1e} apart", one.windows.len());
     assert!(worst <= 1e-5, "the probabilities differ by {worst}");
+}
+
+/// A model trained on speakers' pooled statistics hears one recording normalised by itself, and
+/// says so beside its answer; the shipped model, normalised as it was trained, does not.
+#[test]
+fn a_per_speaker_model_says_its_answer_to_one_recording_may_be_off() {
+    let prepared = timnet::audio::prepare_samples(&signal(4.0, 16_000, 1), 1, 16_000).unwrap();
+    let mut weights = shipped_weights(&Device::flex());
+    let plain = block_on(Analyzer::new(weights.clone(), Device::flex()).analyse(&prepared)).unwrap();
+    assert!(!plain.notes.iter().any(|n| n == ONE_RECORDING_OF_A_SPEAKER), "{:?}", plain.notes);
+    weights.sidecar.normalisation = timnet::features::Normalisation::PerSpeaker;
+    let pooled = block_on(Analyzer::new(weights, Device::flex()).analyse(&prepared)).unwrap();
+    assert!(pooled.notes.iter().any(|n| n == ONE_RECORDING_OF_A_SPEAKER), "{:?}", pooled.notes);
 }
 
 #[test]
