@@ -234,13 +234,7 @@ fn a_mix_shares_one_label_space_and_skips_what_it_lacks() {
 
 #[test]
 fn per_speaker_normalisation_pools_each_speaker_and_survives_the_cache() {
-    let root = scratch("mix-speaker-norm");
-    let (a, b) = (root.join("a"), root.join("b"));
-    synthetic_corpus(&a, 3);
-    synthetic_corpus(&b, 2);
-    let mut c = support::mix_config(&[&a, &b], Protocol::LeaveOneCorpusOut, 1);
-    c.classes = Some(vec!["high".into(), "low".into(), "mid".into()]);
-    c.normalisation = timnet::features::Normalisation::PerSpeaker;
+    let (root, c) = per_speaker_mix("mix-speaker-norm", 3, 2);
     let cache = root.join("cache");
     let data = c.prepare_data(&mut Quiet, Some(&cache)).unwrap().data;
     let (coeffs, size) = (data.coeffs, data.frames * data.coeffs);
@@ -279,6 +273,19 @@ fn per_speaker_normalisation_pools_each_speaker_and_survives_the_cache() {
     assert_eq!((again.features, again.own), (data.features, data.own));
 }
 
+/// Two synthetic folder corpora (`a` and `b` utterances of each of three tones) in `scratch(name)`,
+/// left out one at a time, with per-speaker normalisation.
+fn per_speaker_mix(name: &str, a: usize, b: usize) -> (std::path::PathBuf, timnet_train::run::RunConfig) {
+    let root = scratch(name);
+    let dirs = [root.join("a"), root.join("b")];
+    synthetic_corpus(&dirs[0], a);
+    synthetic_corpus(&dirs[1], b);
+    let mut c = support::mix_config(&[&dirs[0], &dirs[1]], Protocol::LeaveOneCorpusOut, 1);
+    c.classes = Some(vec!["high".into(), "low".into(), "mid".into()]);
+    c.normalisation = timnet::features::Normalisation::PerSpeaker;
+    (root, c)
+}
+
 /// Each coefficient's mean and variance over the own frames of `rows` together.
 fn pooled_moments(data: &timnet_train::data::Dataset, rows: &[usize]) -> Vec<(f64, f64)> {
     let (coeffs, size) = (data.coeffs, data.frames * data.coeffs);
@@ -299,13 +306,7 @@ fn pooled_moments(data: &timnet_train::data::Dataset, rows: &[usize]) -> Vec<(f6
 
 #[test]
 fn a_voice_known_by_a_few_takes_is_normalised_by_them_and_they_are_never_scored() {
-    let root = scratch("mix-speaker-takes");
-    let (a, b) = (root.join("a"), root.join("b"));
-    synthetic_corpus(&a, 4);
-    synthetic_corpus(&b, 3);
-    let mut c = support::mix_config(&[&a, &b], Protocol::LeaveOneCorpusOut, 1);
-    c.classes = Some(vec!["high".into(), "low".into(), "mid".into()]);
-    c.normalisation = timnet::features::Normalisation::PerSpeaker;
+    let (root, mut c) = per_speaker_mix("mix-speaker-takes", 4, 3);
     c.speaker_takes = Some(2);
     c.select_on_validation = true;
     let run = Run::prepare(&root.join("run"), c.clone(), false, false).unwrap();
