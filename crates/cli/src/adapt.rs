@@ -94,6 +94,11 @@ pub fn adapt(out: &mut impl Write, weights: Weights, takes_dir: &Path, to: &Path
             unreadable.join("\n  ")
         );
     }
+    // A per-speaker model first learns the voice's statistics from all the takes: the takes'
+    // features below, and every later answer, are normalised by them.
+    if let Some(voiced) = analyzer.voiced(&prepared)? {
+        analyzer = Analyzer::new(voiced, Device::flex());
+    }
     if settings.batch_norm > 0.0 {
         analyzer = Analyzer::new(analyzer.renormalised(&prepared, settings.batch_norm), Device::flex());
     }
@@ -121,6 +126,9 @@ pub fn adapt(out: &mut impl Write, weights: Weights, takes_dir: &Path, to: &Path
     let mut text = String::from("takes:");
     counts.iter().for_each(|(emotion, n)| text += &format!(" {emotion} {n},"));
     text.pop();
+    if adapted.sidecar.voice.is_some() {
+        text += &format!("\nvoice: every recording now normalised by the statistics of these {} takes", prepared.len());
+    }
     text += &format!("\n{scores}\nwrote {}\n", to.display());
     out.write_all(text.as_bytes()).context("cannot write the answer")
 }

@@ -537,6 +537,59 @@ fn adapt_writes_a_personal_model_that_info_predict_and_export_read() {
     assert!(!ok && err.contains("already adapted"), "{err}");
 }
 
+/// A model trained with per-speaker normalisation (here the default model's record with such a
+/// sidecar) learns the voice of the takes: `adapt` writes its statistics into the sidecar, `info`
+/// says so, and `predict` normalises by them, without the note a recording normalised on its
+/// own gets.
+#[test]
+fn adapt_teaches_a_per_speaker_model_the_voice_of_the_takes() {
+    let dir = common::scratch("cli-adapt-voice");
+    let takes = dir.join("takes");
+    let files = common::voice_takes(&takes, 1);
+    let model = dir.join("per-speaker");
+    std::fs::create_dir_all(&model).unwrap();
+    let shipped = common::workspace_dir().join("model-weights/mix");
+    std::fs::copy(shipped.join("model.bpk"), model.join("model.bpk")).unwrap();
+    let sidecar = std::fs::read_to_string(shipped.join("model.json")).unwrap();
+    assert!(sidecar.contains("\"normalisation\": \"per-utterance\""));
+    std::fs::write(model.join("model.json"), sidecar.replace("\"per-utterance\"", "\"per-speaker\"")).unwrap();
+    let predict = |weights: &Path| {
+        let (ok, json, err) =
+            timnet(&["predict", "--json", "--weights", weights.to_str().unwrap(), files[0].1.to_str().unwrap()]);
+        assert!(ok, "{err}");
+        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let notes = report[0]["analysis"]["notes"].to_string();
+        (notes.contains("normalised on its own"), report[0]["analysis"]["probabilities"].clone())
+    };
+    let (info_ok, info, _) = timnet(&["info", "--weights", model.to_str().unwrap()]);
+    assert!(info_ok && info.contains("voice: none taught yet"), "{info}");
+    let out = dir.join("mine");
+    let (takes, to) = (takes.to_str().unwrap(), out.to_str().unwrap());
+    // The voice alone: no label-free centring and no fit, so only the statistics change.
+    let (ok, text, err) = timnet(&[
+        "adapt",
+        "--weights",
+        model.to_str().unwrap(),
+        "--takes",
+        takes,
+        "--out",
+        to,
+        "--no-centre",
+        "--steps",
+        "0",
+    ]);
+    assert!(ok, "{err}");
+    assert!(text.contains("every recording now normalised by the statistics of these 5 takes"), "{text}");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!(written["voice"]["mean"].as_array().map(Vec::len), Some(39), "{written}");
+    let (ok, info, err) = timnet(&["info", "--weights", to]);
+    assert!(ok && info.contains("voice: normalised by the statistics of the takes it was taught"), "{info}{err}");
+    let ((alone_noted, alone), (taught_noted, taught)) = (predict(&model), predict(&out));
+    assert!(alone_noted && !taught_noted);
+    assert_ne!(alone, taught, "the voice's statistics change what the model hears");
+}
+
 /// Takes that contradict each other (one recording filed under two emotions): a model adapted
 /// without either copy learns the other's label and gets it wrong, so the guard keeps the model
 /// as it was and writes nothing; without the guard the model is adapted.

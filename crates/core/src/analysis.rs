@@ -60,10 +60,12 @@ pub const CLOSE_WITHIN: f32 = 0.1;
 /// The start of the note a recording without speech gets.
 pub const NO_SPEECH: &str = "No speech detected";
 
-/// The note every answer of a model trained with per-speaker normalisation gets: one recording
-/// on its own is normalised by itself, which such a model never saw in training.
+/// The note every answer of a model trained with per-speaker normalisation gets until it is
+/// taught a voice: one recording on its own is normalised by itself, which such a model never
+/// saw in training.
 pub const ONE_RECORDING_OF_A_SPEAKER: &str = "This model was trained with each speaker's statistics taken over \
-    several recordings; this recording was normalised on its own, so the answer may be off.";
+    several recordings; this recording was normalised on its own, so the answer may be off. Teach it \
+    your voice (ten takes or more) to give it your statistics.";
 
 impl Analysis {
     /// The most probable label and its probability (of a recording with speech: see `speech`).
@@ -402,7 +404,7 @@ impl Analyzer {
         if let Some(note) = speech_note(verdicts, heard.len(), scored.len(), &notes) {
             notes.push(note);
         }
-        if self.weights.sidecar.normalisation == Normalisation::PerSpeaker {
+        if self.weights.sidecar.normalisation == Normalisation::PerSpeaker && self.weights.sidecar.voice.is_none() {
             notes.push(ONE_RECORDING_OF_A_SPEAKER.to_string());
         }
         let windows = scored

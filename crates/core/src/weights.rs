@@ -167,6 +167,11 @@ pub struct Sidecar {
     /// it your voice").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personalised: Option<crate::adapt::Personalisation>,
+    /// A per-speaker model's statistics of the one voice it was taught, from that person's
+    /// takes ([`crate::analysis::Analyzer::voiced`]): every recording is normalised by them
+    /// rather than on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<crate::features::Standardiser>,
 }
 
 impl Sidecar {
@@ -182,6 +187,7 @@ impl Sidecar {
             record_sha256: String::new(),
             recorded: Vec::new(),
             personalised: None,
+            voice: None,
         }
     }
 
@@ -220,6 +226,15 @@ impl Sidecar {
                 CLIP_SAMPLES.end()
             )));
         }
+        if let Some(voice) = &sidecar.voice {
+            if sidecar.normalisation != Normalisation::PerSpeaker {
+                return Err(WeightsError::Config(format!(
+                    "a voice's statistics for a model normalised {:?}, not per speaker",
+                    sidecar.normalisation
+                )));
+            }
+            voice.check(sidecar.features.n_mfcc).map_err(|e| WeightsError::Config(format!("the voice: {e}")))?;
+        }
         Ok(sidecar)
     }
 
@@ -229,7 +244,7 @@ impl Sidecar {
 
     /// The front end this model was trained with, planned for use.
     pub fn front_end(&self) -> FrontEnd {
-        FrontEnd::new(self.features.clone(), self.clip_samples, self.normalisation)
+        FrontEnd::new(self.features.clone(), self.clip_samples, self.normalisation).with_voice(self.voice.clone())
     }
 
     /// MFCC frames per clip.

@@ -11,7 +11,7 @@ use timnet::adapt::Settings;
 use timnet::analysis::Analyzer;
 use timnet::audio::{fit_length, prepare};
 use timnet::burn::prelude::*;
-use timnet::features::{Features, Mfcc};
+use timnet::features::{Features, Mfcc, Normalisation};
 use timnet::weights::{Precision, Weights};
 use timnet_cli::adapt::{self, Set};
 use timnet_cli::{Source, corpus_names, corpus_pairs, load_weights};
@@ -87,6 +87,11 @@ enum Command {
         /// when both have them, else every shared emotion).
         #[arg(long, value_delimiter = ',')]
         classes: Vec<String>,
+        /// Normalise each recording on its own, as `predict` does for a per-speaker model not yet
+        /// taught a voice (by default such a model is given each speaker's statistics over all
+        /// of their recordings in the corpus; other models normalise each recording alone anyway).
+        #[arg(long)]
+        alone: bool,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -181,7 +186,7 @@ fn main() -> ExitCode {
         .and_then(|w| info(&mut out, w, tensors)),
         Command::Mfcc { file, out: to, length } => mfcc(&mut out, &file, to.as_deref(), length),
         Command::Predict { files, model, json } => predict(&mut out, &files, &model, json),
-        Command::Eval { model, corpus, classes, json } => eval(&mut out, &model, &corpus, &classes, json),
+        Command::Eval { model, corpus, classes, alone, json } => eval(&mut out, &model, &corpus, &classes, alone, json),
         Command::Export { weights, out: to, half } => export(&mut out, &weights, &to, half),
         Command::Adapt { model, takes, out: to, no_centre, steps, learning_rate, penalty, guard, batch_norm } => {
             let guard = guard.map_or(Settings::default().guard, |Guard(g)| g);
@@ -240,6 +245,11 @@ fn info(out: &mut Out, (w, from): (Weights, Source), tensors: bool) -> Result<()
         &format!("clip: {} samples at {} Hz ({} frames)\n", s.clip_samples, s.features.sample_rate, s.clip_frames());
     let band = s.features.fmax.map_or("to the Nyquist rate".to_string(), |hz| format!("up to {hz} Hz"));
     text += &format!("front end: MFCC {band}; normalisation {:?}\n", s.normalisation);
+    if s.voice.is_some() {
+        text += "voice: normalised by the statistics of the takes it was taught\n";
+    } else if s.normalisation == Normalisation::PerSpeaker {
+        text += "voice: none taught yet (timnet adapt); each recording is normalised on its own\n";
+    }
     let interim = if s.provenance.interim { " (interim)" } else { "" };
     text += &format!("trained on {}{interim}: {}\n", s.provenance.corpus, s.provenance.command);
     if !s.provenance.notes.is_empty() {
@@ -426,10 +436,14 @@ fn group(n: usize) -> String {
     out
 }
 
-fn eval(out: &mut Out, model: &Model, corpus: &[String], classes: &[String], json: bool) -> Result<()> {
+fn eval(out: &mut Out, model: &Model, corpus: &[String], classes: &[String], alone: bool, json: bool) -> Result<()> {
     let [(kind, dir)] = <[_; 1]>::try_from(corpus_pairs(corpus)?)
         .map_err(|_| anyhow::anyhow!("eval scores one corpus: --corpus NAME DIR, once"))?;
-    let (weights, weights_from) = model.load()?;
+    let (mut weights, weights_from) = model.load()?;
+    // One recording of a speaker is normalised as per-utterance normalisation does.
+    if alone && weights.sidecar.normalisation == Normalisation::PerSpeaker {
+        weights.sidecar.normalisation = Normalisation::PerUtterance;
+    }
     let corpus = Corpus::open(kind, &dir)?;
     let classes = (!classes.is_empty()).then_some(classes);
     let result = evaluate(&weights, corpus, classes, default_cache().as_deref())?;

@@ -6,7 +6,9 @@
 //! head's bias that evens the person's mean logits ([`Head::centred`]), and a fit of the fusion
 //! weights and the dense head with a penalty that keeps them near the model's ([`Head::fitted`]).
 //! Optionally, before the takes' features are computed, the network's BatchNorm statistics are
-//! re-estimated on the person's takes ([`Analyzer::renormalised`], label-free).
+//! re-estimated on the person's takes ([`Analyzer::renormalised`], label-free). A model trained
+//! with per-speaker normalisation first learns the voice's statistics from all the takes
+//! ([`Analyzer::voiced`], label-free), which it then normalises every recording by.
 
 pub mod head;
 
@@ -21,6 +23,7 @@ pub use head::{FitSettings, Head, Take};
 
 use crate::analysis::{AnalysisError, Analyzer, read};
 use crate::audio::Prepared;
+use crate::features::{FrontEnd, Normalisation, Standardiser};
 use crate::model::TimNet;
 use crate::weights::Weights;
 
@@ -104,6 +107,34 @@ impl Analyzer {
         let features: Vec<_> = windows.iter().map(|w| self.front_end().placed(&w.samples, w.own.clone())).collect();
         let scales = read(self.weights().model.scales(self.batch(&features)).into_data_async().await)?;
         Ok(Take { label, windows: scales.chunks_exact(tabs_filters).map(<[f32]>::to_vec).collect() })
+    }
+
+    /// For a model trained with per-speaker normalisation, the loaded weights taught the voice
+    /// of these recordings: each MFCC's mean and spread over their windows' own frames, by
+    /// which every recording is then normalised (label-free, as training pooled a speaker's
+    /// utterances). None for other models, which normalise each recording on its own.
+    pub fn voiced(&self, recordings: &[Prepared]) -> Result<Option<Weights>, AdaptError> {
+        let sidecar = &self.weights().sidecar;
+        if sidecar.normalisation != Normalisation::PerSpeaker {
+            return Ok(None);
+        }
+        if sidecar.personalised.is_some() || sidecar.voice.is_some() {
+            return Err(AdaptError::AlreadyPersonal(sidecar.provenance.corpus.clone()));
+        }
+        let raw = FrontEnd::new(sidecar.features.clone(), sidecar.clip_samples, Normalisation::None);
+        let features: Vec<_> = recordings
+            .iter()
+            .flat_map(|p| self.windows(&p.samples))
+            .map(|w| raw.placed_and_own(&w.samples, w.own.clone()))
+            .collect();
+        if features.is_empty() {
+            return Err(AdaptError::NoTakes);
+        }
+        let coeffs = sidecar.features.n_mfcc;
+        let voice = Standardiser::fit(features.iter().map(|(f, own)| (&f.data[..], own.clone())), coeffs, false);
+        let mut weights = self.weights().clone();
+        weights.sidecar.voice = Some(voice);
+        Ok(Some(weights))
     }
 
     /// The loaded weights with every BatchNorm's statistics re-estimated on the windows of these

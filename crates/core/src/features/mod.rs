@@ -25,11 +25,29 @@ pub struct FrontEnd {
     pub mfcc: Mfcc,
     pub clip_samples: usize,
     pub normalisation: Normalisation,
+    /// The statistics of the one voice a per-speaker model was taught: every recording is
+    /// normalised by them rather than by itself.
+    pub voice: Option<Standardiser>,
 }
 
 impl FrontEnd {
     pub fn new(config: MfccConfig, clip_samples: usize, normalisation: Normalisation) -> Self {
-        Self { mfcc: Mfcc::new(config), clip_samples, normalisation }
+        Self { mfcc: Mfcc::new(config), clip_samples, normalisation, voice: None }
+    }
+
+    /// The same front end, normalising by `voice` where its normalisation is per speaker.
+    pub fn with_voice(self, voice: Option<Standardiser>) -> Self {
+        Self { voice, ..self }
+    }
+
+    /// Normalise `features`, whose own frames (the rest is padding) are `recording`.
+    pub fn normalise(&self, features: &mut Features, recording: std::ops::Range<usize>) {
+        match &self.voice {
+            Some(voice) if self.normalisation == Normalisation::PerSpeaker && features.frames > 0 => {
+                voice.apply(&mut features.data, own_frames(features.frames, recording));
+            }
+            _ => self.normalisation.apply(features, recording),
+        }
     }
 
     /// The features of a recording centre-fitted to one clip.
@@ -53,7 +71,7 @@ impl FrontEnd {
     pub fn placed_and_own(&self, clip: &[f32], own: std::ops::Range<usize>) -> (Features, std::ops::Range<usize>) {
         let mut features = self.mfcc.compute(clip);
         let frames = own_frames(features.frames, frames_of(own, self.mfcc.config().hop_length, features.frames));
-        self.normalisation.apply(&mut features, frames.clone());
+        self.normalise(&mut features, frames.clone());
         (features, frames)
     }
 }
@@ -61,8 +79,8 @@ impl FrontEnd {
 /// Two front ends are the same when their settings are: they give the same features.
 impl PartialEq for FrontEnd {
     fn eq(&self, other: &Self) -> bool {
-        (self.mfcc.config(), self.clip_samples, self.normalisation)
-            == (other.mfcc.config(), other.clip_samples, other.normalisation)
+        (self.mfcc.config(), self.clip_samples, self.normalisation, &self.voice)
+            == (other.mfcc.config(), other.clip_samples, other.normalisation, &other.voice)
     }
 }
 

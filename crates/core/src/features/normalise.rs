@@ -54,8 +54,9 @@ pub(super) fn own_frames(frames: usize, recording: Range<usize>) -> Range<usize>
     if recording.is_empty() { 0..frames } else { recording }
 }
 
-/// Each coefficient's mean and inverse spread over the own frames of one or more recordings.
-#[derive(Debug, Clone, PartialEq)]
+/// Each coefficient's mean and inverse spread over the own frames of one or more recordings: a
+/// speaker's statistics in training, and a person's voice in a sidecar (`timnet adapt`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Standardiser {
     mean: Vec<f64>,
     scale: Vec<f64>,
@@ -91,6 +92,29 @@ impl Standardiser {
             var.iter().map(|v| 1.0 / v.sqrt().max(MIN_STD)).collect()
         };
         Standardiser { mean, scale }
+    }
+
+    /// How many coefficients a frame has.
+    pub fn coeffs(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// Why these statistics (read from a file) cannot normalise frames of `coeffs`
+    /// coefficients, if they cannot.
+    pub fn check(&self, coeffs: usize) -> Result<(), String> {
+        if self.mean.len() != coeffs || self.scale.len() != coeffs {
+            return Err(format!(
+                "statistics of {} and {} coefficients for frames of {coeffs}",
+                self.mean.len(),
+                self.scale.len()
+            ));
+        }
+        let finite = self.mean.iter().all(|m| m.is_finite());
+        let scaled = self.scale.iter().all(|s| s.is_finite() && *s > 0.0 && *s <= 1.0 / MIN_STD);
+        if !(finite && scaled) {
+            return Err("statistics with a mean that is not finite or a spread out of range".into());
+        }
+        Ok(())
     }
 
     /// Normalise one recording's features in place: its `own` frames by these statistics, the

@@ -176,7 +176,7 @@ impl FeatureStream {
             out.copy_from_slice(row.cepstra_above(mfcc, floor));
         }
         let mut features = Features { frames: count, coeffs: n_mfcc, data };
-        front_end.normalisation.apply(&mut features, frames_of(0..clip, hop, count));
+        front_end.normalise(&mut features, frames_of(0..clip, hop, count));
         Some(Clip { start, samples, features, speech })
     }
 
@@ -248,9 +248,13 @@ mod tests {
 
     fn front_ends() -> Vec<FrontEnd> {
         let band = MfccConfig { fmax: Some(8_000.0), ..MfccConfig::default() };
+        // A per-speaker model taught a voice: every clip normalised by the voice's statistics.
+        let raw = FrontEnd::new(band.clone(), 66_150, Normalisation::None).placed(&signal(66_150), 0..66_150);
+        let voice = crate::features::Standardiser::fit([(&raw.data[..], 0..raw.frames)], raw.coeffs, false);
         vec![
             FrontEnd::new(MfccConfig::default(), 22_050, Normalisation::None),
-            FrontEnd::new(band, 66_150, Normalisation::PerUtterance),
+            FrontEnd::new(band.clone(), 66_150, Normalisation::PerUtterance),
+            FrontEnd::new(band, 66_150, Normalisation::PerSpeaker).with_voice(Some(voice)),
             // A clip shorter than the FFT: no frame is ever whole inside it.
             FrontEnd::new(MfccConfig::default(), 1_500, Normalisation::None),
             // A finer grid than the speech check's: clips start where both meet.
