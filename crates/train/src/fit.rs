@@ -434,9 +434,13 @@ pub fn predict(state: &mut FitState, data: &Dataset, set: &[usize]) -> Vec<usize
 
 /// Class probabilities of `rows`, in inference mode.
 pub fn probabilities(state: &mut FitState, data: &Dataset, rows: &[usize]) -> Vec<Vec<f32>> {
+    probabilities_of(state, data.gather(rows), rows.len(), data.frames)
+}
+
+/// The same for `batch` clips' features, [batch, frames, coeffs] row-major.
+pub fn probabilities_of(state: &mut FitState, x: Vec<f32>, batch: usize, frames: usize) -> Vec<Vec<f32>> {
     let classes = state.classes();
-    let logits = state.logits(data.gather(rows), rows.len(), data.frames);
-    logits.chunks_exact(classes).map(timnet::analysis::softmax).collect()
+    state.logits(x, batch, frames).chunks_exact(classes).map(timnet::analysis::softmax).collect()
 }
 
 pub fn score(state: &mut FitState, data: &Dataset, set: &[usize]) -> Scores {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use timnet::features::{MfccConfig, Normalisation};
+use timnet::features::{Features, MfccConfig, Normalisation};
 use timnet::model::TimNetConfig;
 use timnet::weights::{Precision, Provenance, RecordedPrediction, Sidecar, Weights};
 
@@ -524,7 +524,21 @@ fn record_predictions(state: &mut FitState, prepared: &Prepared) -> Vec<Recorded
             rows.push(row);
         }
     }
-    let predictions = crate::fit::probabilities(state, data, &rows);
+    let predictions = if prepared.front_end.normalisation == Normalisation::PerSpeaker {
+        // Until it is taught a voice, a per-speaker model meets one recording normalised on its
+        // own: its recorded answers are to that. Per-utterance normalisation of the speaker-
+        // normalised row gives it, as it undoes any shift and scale of a coefficient.
+        let mut x = data.gather(&rows);
+        let size = data.frames * data.coeffs;
+        for (row, features) in rows.iter().zip(x.chunks_exact_mut(size)) {
+            let mut f = Features { frames: data.frames, coeffs: data.coeffs, data: features.to_vec() };
+            Normalisation::PerUtterance.apply(&mut f, data.own[*row].clone());
+            features.copy_from_slice(&f.data);
+        }
+        crate::fit::probabilities_of(state, x, rows.len(), data.frames)
+    } else {
+        crate::fit::probabilities(state, data, &rows)
+    };
     rows.iter()
         .zip(predictions)
         .map(|(&row, probabilities)| {

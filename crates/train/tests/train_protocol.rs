@@ -413,3 +413,29 @@ fn ased_takes_emotion_and_speaker_from_names() {
     assert_eq!(ased.speakers(), ["50", "01"]);
     assert_eq!(ased.skipped.len(), 1);
 }
+
+/// Until it is taught a voice, a per-speaker model meets one recording normalised on its own:
+/// the answers its sidecar records are to that, so that reloading the model repeats them from
+/// the audio alone (as `crates/core/tests/shipped_weights.rs` does for the shipped models).
+#[test]
+fn a_per_speaker_model_records_its_answers_to_one_recording_alone() {
+    use burn::prelude::*;
+    let (root, mut c) = per_speaker_mix("mix-speaker-recorded", 4, 3);
+    c.protocol = Protocol::Final;
+    let run = Run::prepare(&root.join("run"), c, false, false).unwrap();
+    run.execute(&mut Quiet, None).unwrap().expect("not interrupted");
+    let device = Device::flex();
+    let weights = timnet::weights::Weights::load(&root.join("run/weights"), &device).unwrap();
+    let s = &weights.sidecar;
+    assert_eq!(s.normalisation, timnet::features::Normalisation::PerSpeaker);
+    assert_eq!(s.recorded.len(), 3, "one utterance of each emotion");
+    for recorded in &s.recorded {
+        // Both corpora hold the same synthetic files.
+        let audio = timnet::audio::prepare(&std::fs::read(root.join("a").join(&recorded.file)).unwrap()).unwrap();
+        let f = s.front_end().clip(&audio.samples);
+        let x = Tensor::<3>::from_data(TensorData::new(f.data, [1, f.frames, f.coeffs]), &device);
+        let logits = weights.model.valid().forward(x).into_data().try_to_vec::<f32>().unwrap();
+        let diff = timnet_testkit::max_abs_diff(&timnet::analysis::softmax(&logits), &recorded.probabilities);
+        assert!(diff < 1e-4, "{}: {diff}", recorded.file);
+    }
+}
