@@ -33,8 +33,9 @@ pub enum Request {
     RecordingStarted { recording: u32, rate: u32, live: bool },
     /// More of a recording: its samples ride along.
     RecordingChunk { recording: u32 },
-    /// Adapt the running model's base to a person's takes.
-    Adapt { takes: Vec<Take> },
+    /// Adapt the running model's base to a person's takes, each with the number the worker
+    /// keeps its recording by (a per-speaker model learns the voice from the recordings).
+    Adapt { takes: Vec<(u32, Take)> },
     /// Run this adapted model (checked against the base), or the base when `None`.
     Personalise { personal: Option<Personal> },
     /// Time one clip's analysis, stage by stage (the page's `?bench`).

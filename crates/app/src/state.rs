@@ -12,6 +12,7 @@ use leptos::task::spawn_local;
 use timnet::adapt::Take;
 use timnet::analysis::{Analysis, ClipInspection};
 use timnet::audio::MODEL_RATE;
+use timnet::features::Normalisation;
 use timnet::weights::Sidecar;
 
 use crate::audio_in::browser_decode;
@@ -77,6 +78,9 @@ fn describe(s: &Sidecar) -> String {
         Some(p) => format!(
             "Adapted to your voice ({} takes), from the model trained {trained}.",
             p.takes.values().sum::<usize>()
+        ),
+        None if s.normalisation == Normalisation::PerSpeaker => format!(
+            "Trained {trained}, each speaker heard beside their own other recordings: teach it your voice (two takes of each emotion) before trusting its answers."
         ),
         None => format!("Trained {trained}."),
     }
@@ -267,10 +271,11 @@ impl Default for Alert {
     }
 }
 
-/// One take of "Teach it your voice": its emotion (an index into the model's labels), where it
-/// came from, and the per-scale features the adaptation reads.
+/// One take of "Teach it your voice": the engine's number for it, its emotion (an index into the
+/// model's labels), where it came from, and the per-scale features the adaptation reads.
 #[derive(Clone)]
 pub struct VoiceTake {
+    pub id: u32,
     pub label: usize,
     pub name: Arc<str>,
     pub take: Arc<Take>,
@@ -361,7 +366,8 @@ impl Voice {
 
     /// Ask the engine to adapt the model to the takes so far.
     pub fn adapt(&self, engine: EngineWorker) {
-        let takes: Vec<Take> = self.takes.with_untracked(|t| t.iter().map(|t| (*t.take).clone()).collect());
+        let takes: Vec<(u32, Take)> =
+            self.takes.with_untracked(|t| t.iter().map(|t| (t.id, (*t.take).clone())).collect());
         self.progress.set(Some(format!("Adapting to {} takes…", takes.len())));
         self.message.set(None);
         self.adapt_started.set_value(js_sys::Date::now());
@@ -370,7 +376,7 @@ impl Voice {
 
     fn take_ready(&self, take: u32, features: Take) {
         let Some((label, name)) = self.pending.try_update_value(|p| p.remove(&take)).flatten() else { return };
-        self.takes.update(|t| t.push(VoiceTake { label, name, take: Arc::new(features) }));
+        self.takes.update(|t| t.push(VoiceTake { id: take, label, name, take: Arc::new(features) }));
     }
 
     fn take_failed(&self, take: u32, message: &str) {

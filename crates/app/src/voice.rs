@@ -73,9 +73,11 @@ pub use adapting::adapt;
 /// The engine's side (in its worker): adapting, and running an adapted model.
 #[cfg(feature = "engine")]
 mod adapting {
-    use timnet::adapt::{Adapted, Settings, Take, personalised};
+    use timnet::adapt::{Adapted, Settings, Take, adapt_from, personalised};
     use timnet::analysis::Analyzer;
+    use timnet::audio::Prepared;
     use timnet::burn::prelude::Device;
+    use timnet::features::Normalisation;
     use timnet::weights::{Precision, Weights};
 
     use super::{Outcome, Personal};
@@ -91,19 +93,39 @@ mod adapting {
         }
     }
 
-    /// Adapt `engine`'s model to `takes` with the default settings. The adapted copy is made
-    /// on the CPU from the model's record (a GPU's weights cannot be read back synchronously),
-    /// so it is the same copy whichever backend runs it.
-    pub async fn adapt(engine: &Engine, takes: &[Take]) -> Result<Outcome, PageError> {
+    /// Adapt `engine`'s model to `takes` (each with its number) with the default settings; a
+    /// per-speaker model first learns the voice from the takes' `recordings`, as `timnet adapt`
+    /// does, and reads the takes again by it. The adapted copy is made on the CPU from the
+    /// model's record (a GPU's weights cannot be read back synchronously), so it is the same
+    /// copy whichever backend runs it.
+    pub async fn adapt(engine: &Engine, takes: &[(u32, Take)], recordings: &[Prepared]) -> Result<Outcome, PageError> {
         let settings = Settings::default();
         let device = Device::flex();
         let base = Analyzer::new(Weights::from_bytes(engine.model.sidecar, &engine.record, &device)?, device);
-        let start = base.head().await?;
-        let Adapted { head, before, after, kept } = timnet::adapt::adapt(&start, takes, &settings);
+        let as_it_was: Vec<Take> = takes.iter().map(|(_, t)| t.clone()).collect();
+        let per_speaker = base.sidecar().normalisation == Normalisation::PerSpeaker;
+        if per_speaker && recordings.len() != takes.len() {
+            return Err(PageError::Voice("some takes' recordings are gone: record the takes again".into()));
+        }
+        let taught = if per_speaker { base.voiced(recordings)? } else { None };
+        let (analyzer, takes) = match taught {
+            Some(voiced) => {
+                let analyzer = Analyzer::new(voiced, Device::flex());
+                let mut again = Vec::with_capacity(as_it_was.len());
+                for (recording, take) in recordings.iter().zip(&as_it_was) {
+                    again.push(analyzer.take(recording, take.label).await?);
+                }
+                (analyzer, again)
+            }
+            None => (base, as_it_was.clone()),
+        };
+        let start = analyzer.head().await?;
+        let Adapted { head, before, after, kept } = adapt_from(&start, &as_it_was, &takes, &settings);
         let personal = if kept {
             None
         } else {
-            let (json, record) = personalised(base.weights(), &head, takes, &settings)?.to_bytes(Precision::Full)?;
+            let (json, record) =
+                personalised(analyzer.weights(), &head, &takes, &settings)?.to_bytes(Precision::Full)?;
             Some(Personal { sidecar_json: json.into(), record: record.into() })
         };
         Ok(Outcome { personal, before, after })

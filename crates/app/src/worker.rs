@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use timnet::adapt::Take;
 use timnet::audio::{MODEL_RATE, Prepared, encode_wav, prepare_samples};
 use timnet::weights::shipped;
 use wasm_bindgen::prelude::*;
@@ -80,6 +81,8 @@ struct Worker {
     base: RefCell<Option<Rc<Engine>>>,
     /// Each analysed entry's audio, for inspecting its other windows.
     entries: RefCell<HashMap<u32, Rc<Prepared>>>,
+    /// Each take's audio, by its number, for a per-speaker model to learn the voice from.
+    takes: RefCell<HashMap<u32, Rc<Prepared>>>,
     recordings: RefCell<HashMap<u32, Recording>>,
 }
 
@@ -121,7 +124,7 @@ impl Worker {
                 }
             }
             Request::Adapt { takes } => match self.base() {
-                Some(base) => post(&match voice::adapt(&base, &takes).await {
+                Some(base) => post(&match voice::adapt(&base, &takes, &self.take_recordings(&takes)).await {
                     Ok(outcome) => {
                         Reply::Adapted { personal: outcome.personal, before: outcome.before, after: outcome.after }
                     }
@@ -163,6 +166,8 @@ impl Worker {
                     simd: cfg!(target_feature = "simd128"),
                 };
                 *self.base.borrow_mut() = Some(engine.clone());
+                // The page drops the takes made for another model.
+                self.takes.borrow_mut().clear();
                 *self.running.borrow_mut() = Some(engine);
                 post(&reply);
             }
@@ -241,9 +246,19 @@ impl Worker {
         let purpose = Purpose::Take { take, label };
         let Some(base) = self.base() else { return fail(purpose, not_loaded()) };
         match base.analyzer.take(&prepared, label).await {
-            Ok(features) => post(&Reply::TakeReady { take, label, features }),
+            Ok(features) => {
+                self.takes.borrow_mut().insert(take, Rc::new(prepared));
+                post(&Reply::TakeReady { take, label, features })
+            }
             Err(e) => fail(purpose, PageError::from(e)),
         }
+    }
+
+    /// The recordings of these takes, those the worker still holds; the others' are let go.
+    fn take_recordings(&self, takes: &[(u32, Take)]) -> Vec<Prepared> {
+        let mut held = self.takes.borrow_mut();
+        held.retain(|id, _| takes.iter().any(|(t, _)| t == id));
+        takes.iter().filter_map(|(id, _)| held.get(id).map(|p| (**p).clone())).collect()
     }
 
     /// Analyse a live recording's newest window.

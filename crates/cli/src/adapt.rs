@@ -94,21 +94,24 @@ pub fn adapt(out: &mut impl Write, weights: Weights, takes_dir: &Path, to: &Path
             unreadable.join("\n  ")
         );
     }
+    let read = |analyzer: &Analyzer| {
+        let takes = prepared.iter().zip(&labels).map(|(p, &label)| block_on(analyzer.take(p, label)));
+        takes.collect::<Result<Vec<Take>, _>>()
+    };
     // A per-speaker model first learns the voice's statistics from all the takes: the takes'
-    // features below, and every later answer, are normalised by them.
+    // features below, and every later answer, are normalised by them. Its answers before are
+    // those to each take normalised on its own.
+    let mut as_it_was = None;
     if let Some(voiced) = analyzer.voiced(&prepared)? {
+        as_it_was = Some(read(&analyzer)?);
         analyzer = Analyzer::new(voiced, Device::flex());
     }
     if settings.batch_norm > 0.0 {
         analyzer = Analyzer::new(analyzer.renormalised(&prepared, settings.batch_norm), Device::flex());
     }
-    let takes = prepared
-        .iter()
-        .zip(&labels)
-        .map(|(p, &label)| block_on(analyzer.take(p, label)))
-        .collect::<Result<Vec<Take>, _>>()?;
+    let takes = read(&analyzer)?;
     let start = block_on(analyzer.head())?;
-    let outcome = timnet::adapt::adapt(&start, &takes, settings);
+    let outcome = timnet::adapt::adapt_from(&start, as_it_was.as_deref().unwrap_or(&takes), &takes, settings);
     let scores = format!(
         "on your takes, each scored by a model adapted without it: {:.0}% right before, {:.0}% after",
         100.0 * outcome.before,

@@ -761,6 +761,55 @@ async fn stored_voice(driver: &WebDriver, dir: &Path) -> WebDriverResult<()> {
     Ok(())
 }
 
+/// The per-speaker model (`mix-voice`): untaught, it says so; taught two takes of each emotion
+/// in the page, it learns the voice's statistics and the fit there, and answers as the same
+/// model adapted by `timnet adapt` on the same takes does natively.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_per_speaker_model_learns_the_voice_in_the_page_as_natively() -> WebDriverResult<()> {
+    let scratch = workspace().join("target/e2e/voice-per-speaker");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let takes = timnet_testkit::voice_takes(&scratch.join("takes"), 2);
+    let visit = visit(&[]).await?;
+    let result = async {
+        let driver = &visit.driver;
+        open_page(&visit, "?cpu&model=mix-voice").await?;
+        wait_for_text(driver, "weights", "teach it your voice", 60).await?;
+        for emotion in ["angry", "fear", "happy", "neutral", "sad"] {
+            let files: Vec<&str> =
+                takes.iter().filter(|(e, _)| e == emotion).map(|(_, f)| f.to_str().unwrap()).collect();
+            let input = driver.find(By::Css(format!("[data-testid=take-input-{emotion}]"))).await?;
+            input.send_keys(files.join("\n")).await?;
+            wait_for_text(driver, &format!("count-{emotion}"), "2 takes", 120).await?;
+        }
+        driver.find(By::Css("[data-testid=adapt]")).await?.click().await?;
+        let outcome = wait_for_text(driver, "adapt-outcome", "% after", 120).await?;
+        println!("adapted: {outcome}");
+        wait_for_text(driver, "weights", "Adapted to your voice (10 takes)", 60).await?;
+        driver.find(By::Css("[data-testid=file-input]")).await?.send_keys(takes[4].1.to_str().unwrap()).await?;
+        let in_page = wait_for(driver, "[data-testid=top]", 120).await?.text().await?;
+
+        // The same model adapted natively on the same takes, by `timnet adapt`'s own code.
+        let device = timnet::burn::prelude::Device::flex();
+        let base = timnet::weights::shipped::named("mix-voice").expect("the per-speaker model is shipped");
+        let base = timnet::weights::Weights::from_shipped(base, &device).unwrap();
+        let native = scratch.join("native");
+        timnet_cli::adapt::adapt(&mut Vec::new(), base, &scratch.join("takes"), &native, &Default::default())
+            .expect("timnet adapt");
+        let adapted = timnet::weights::Weights::load(&native, &device).unwrap();
+        assert!(adapted.sidecar.voice.is_some(), "timnet adapt taught the voice");
+        let analyzer = timnet::analysis::Analyzer::new(adapted, device);
+        let prepared = timnet::audio::prepare(&std::fs::read(&takes[4].1).unwrap()).unwrap();
+        let answer = timnet::analysis::block_on(analyzer.analyse(&prepared)).unwrap();
+        let (label, p) = answer.top();
+        println!("mix-voice adapted on a happy take: {in_page} in the page, {label} {:.1}% natively", 100.0 * p);
+        assert_eq!(in_page, format!("{label} {:.0}%", 100.0 * p));
+        assert_private(&visit).await.map(drop)
+    }
+    .await;
+    visit.driver.clone().quit().await?;
+    result
+}
+
 /// Teach it your voice: takes chosen for every emotion and one recorded from the (fake)
 /// microphone; adapted, with the accuracy before and after; kept across a reload; read by the
 /// CLI's loader; switched off and reset; and a model adapted by `timnet adapt` imported. No

@@ -212,7 +212,16 @@ pub struct Adapted {
 
 /// Adapt `start` to these takes by `settings`, and score the adaptation on them.
 pub fn adapt(start: &Head, takes: &[Take], settings: &Settings) -> Adapted {
-    let (before, after) = leave_one_out(start, takes, settings);
+    adapt_from(start, takes, takes, settings)
+}
+
+/// [`adapt`], for a model that first learned the voice ([`Analyzer::voiced`]): `takes` as the
+/// taught model reads them, `as_it_was` as the model read them before, by which its own answers
+/// ("before", and what the guard compares with) are scored.
+pub fn adapt_from(start: &Head, as_it_was: &[Take], takes: &[Take], settings: &Settings) -> Adapted {
+    let (_, after) = leave_one_out(start, takes, settings);
+    let top = |take: &Take| crate::analysis::argmax(&start.probabilities(take)) == take.label;
+    let before = as_it_was.iter().filter(|t| top(t)).count();
     let kept = settings.guard.is_some_and(|more_wrong| after + more_wrong < before);
     let head = if kept { start.clone() } else { fit(start, takes, settings) };
     let share = |right: usize| if takes.is_empty() { 0.0 } else { right as f32 / takes.len() as f32 };
