@@ -40,6 +40,8 @@ pub mod shipped {
         match model.name {
             "mix" => Some(include_bytes!("../../../model-weights/mix/model.bpk")),
             #[cfg(feature = "all-models")]
+            "mix-voice" => Some(include_bytes!("../../../model-weights/mix-voice/model.bpk")),
+            #[cfg(feature = "all-models")]
             "emodb" => Some(include_bytes!("../../../model-weights/emodb/model.bpk")),
             _ => None,
         }
@@ -68,8 +70,18 @@ pub mod shipped {
         embedded: true,
     };
 
+    /// The same six corpora with each speaker heard beside their own other recordings
+    /// (per-speaker normalisation): the better model once taught a voice, the worse before.
+    pub const MIX_VOICE: Shipped = Shipped {
+        name: "mix-voice",
+        dir: "model-weights/mix-voice",
+        summary: "the same six corpora, for a voice taught first: two takes of each emotion",
+        sidecar: include_str!("../../../model-weights/mix-voice/model.json"),
+        embedded: cfg!(feature = "all-models"),
+    };
+
     /// Every shipped model, the default first.
-    pub const ALL: &[Shipped] = &[MIX, EMODB];
+    pub const ALL: &[Shipped] = &[MIX, MIX_VOICE, EMODB];
 
     /// The model used when none is named.
     pub const DEFAULT: &Shipped = &ALL[0];

@@ -80,4 +80,12 @@ fn the_default_model_is_the_six_corpus_one_and_the_paper_model_is_beside_it() {
     assert_eq!(paper.clip_samples, 96_000);
     assert_eq!(paper.normalisation, timnet::features::Normalisation::None);
     assert!(shipped::named("nope").is_none());
+
+    // Beside them, the six-corpus model with per-speaker normalisation, taught no voice yet.
+    let per_speaker = Weights::from_shipped(shipped::named("mix-voice").unwrap(), &device).unwrap().sidecar;
+    assert_eq!(per_speaker.labels, default.labels);
+    assert_eq!(per_speaker.provenance.corpus, default.provenance.corpus);
+    assert_eq!(per_speaker.normalisation, timnet::features::Normalisation::PerSpeaker);
+    assert_eq!((per_speaker.features.fmax, per_speaker.clip_samples), (Some(8000.0), 66_150));
+    assert!(per_speaker.voice.is_none() && per_speaker.personalised.is_none());
 }
