@@ -18,4 +18,10 @@ for build in scalar simd; do
   printf 'size: the %s build: %d bytes gzip'"'"'d (the page %d, its engine worker %d; wasm %d and %d bytes before gzip); budget 3,000,000\n' \
     "$build" "$bytes" "$(sum "${page[@]}")" "$(sum "${worker[@]}")" \
     "$(stat -c %s "$dist"/timnet-app-*_bg.wasm)" "$(stat -c %s "$dir"/timnet-worker_bg.wasm)"
+  # A build over the budget fails the run, rather than being printed and missed.
+  if [ "$bytes" -gt 3000000 ]; then
+    echo "FAIL: the $build build is $bytes bytes gzip'd, over the 3,000,000 budget" >&2
+    over=1
+  fi
 done
+[ -z "${over:-}" ]
