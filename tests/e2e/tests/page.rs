@@ -761,6 +761,17 @@ async fn stored_voice(driver: &WebDriver, dir: &Path) -> WebDriverResult<()> {
     Ok(())
 }
 
+/// Give the voice panel each emotion's two takes, as chosen files, and wait until it counts them.
+async fn choose_takes(driver: &WebDriver, takes: &[(String, PathBuf)]) -> WebDriverResult<()> {
+    for emotion in ["angry", "fear", "happy", "neutral", "sad"] {
+        let files: Vec<&str> = takes.iter().filter(|(e, _)| e == emotion).map(|(_, f)| f.to_str().unwrap()).collect();
+        let input = driver.find(By::Css(format!("[data-testid=take-input-{emotion}]"))).await?;
+        input.send_keys(files.join("\n")).await?;
+        wait_for_text(driver, &format!("count-{emotion}"), "2 takes", 120).await?;
+    }
+    Ok(())
+}
+
 /// The per-speaker model (`mix-voice`): untaught, it says so; taught two takes of each emotion
 /// in the page, it learns the voice's statistics and the fit there, and answers as the same
 /// model adapted by `timnet adapt` on the same takes does natively.
@@ -774,13 +785,7 @@ async fn a_per_speaker_model_learns_the_voice_in_the_page_as_natively() -> WebDr
         let driver = &visit.driver;
         open_page(&visit, "?cpu&model=mix-voice").await?;
         wait_for_text(driver, "weights", "teach it your voice", 60).await?;
-        for emotion in ["angry", "fear", "happy", "neutral", "sad"] {
-            let files: Vec<&str> =
-                takes.iter().filter(|(e, _)| e == emotion).map(|(_, f)| f.to_str().unwrap()).collect();
-            let input = driver.find(By::Css(format!("[data-testid=take-input-{emotion}]"))).await?;
-            input.send_keys(files.join("\n")).await?;
-            wait_for_text(driver, &format!("count-{emotion}"), "2 takes", 120).await?;
-        }
+        choose_takes(driver, &takes).await?;
         driver.find(By::Css("[data-testid=adapt]")).await?.click().await?;
         let outcome = wait_for_text(driver, "adapt-outcome", "% after", 120).await?;
         println!("adapted: {outcome}");
@@ -828,13 +833,7 @@ async fn the_page_learns_a_voice_keeps_it_and_reads_the_clis_files() -> WebDrive
     let result = async {
         let driver = &visit.driver;
         open_page(&visit, "?cpu").await?;
-        for emotion in ["angry", "fear", "happy", "neutral", "sad"] {
-            let files: Vec<&str> =
-                takes.iter().filter(|(e, _)| e == emotion).map(|(_, f)| f.to_str().unwrap()).collect();
-            let input = driver.find(By::Css(format!("[data-testid=take-input-{emotion}]"))).await?;
-            input.send_keys(files.join("\n")).await?;
-            wait_for_text(driver, &format!("count-{emotion}"), "2 takes", 120).await?;
-        }
+        choose_takes(driver, &takes).await?;
         // One take from the microphone.
         let record = driver.find(By::Css("[data-testid=take-record-angry]")).await?;
         record.click().await?;
