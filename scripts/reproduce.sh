@@ -69,6 +69,11 @@ runs=(
   # the last (25 to 30). No schedule depends on the epoch count, so its first 30 epochs are the
   # run above's.
   "mix-loco-band-speaker10-balance-40|$six --protocol loco --select val --epochs 40 $band --speaker-norm --speaker-takes 10 --balance"
+  # The 30-epoch run above with weight averaging over its second half (--average-from 16): each
+  # epoch from the 16th on scores, and the fold keeps, the mean of the weights after every step
+  # since, as SWAD does for domain generalisation. The start is half of training, chosen before
+  # the run, not tuned. Its first 15 epochs are the run above's.
+  "mix-loco-band-speaker10-balance-average|$loco $band --speaker-norm --speaker-takes 10 --balance --average-from 16"
   # The shipped default (model-weights/mix): the recipe that scored best on the validation
   # speakers of mix-loco-*, on all six corpora, for 20 epochs: the median of the six epochs
   # that validation chose in mix-loco-band-cmvn-balance (12 to 29).

@@ -361,6 +361,24 @@ fn domain_adversarial_training_is_checked_before_the_corpora() {
     assert!(!ok && !err.contains("--adversary"), "{err}");
 }
 
+/// `--average-from` is refused in words after the last epoch or off the fused CPU step.
+#[test]
+fn weight_averaging_is_checked_before_the_corpora() {
+    let dir = common::scratch("cli-train-average");
+    let train = |args: &[&str]| {
+        let mut train = Command::new(env!("CARGO_BIN_EXE_train"));
+        train.args(["--corpus", "folder"]).arg(dir.join("absent")).args(["--final", "--out"]).arg(dir.join("run"));
+        output(train.args(args))
+    };
+    let (ok, _, err) = train(&["--epochs", "3", "--average-from", "4"]);
+    assert!(!ok && err.contains("--average-from 4 starts after the last epoch (--epochs 3)"), "{err}");
+    let (ok, _, err) = train(&["--epochs", "3", "--average-from", "2", "--backend", "flex"]);
+    assert!(!ok && err.contains("--average-from runs on the CPU step only"), "{err}");
+    // Accepted, it goes on to read the corpus (absent here).
+    let (ok, _, err) = train(&["--epochs", "3", "--average-from", "3"]);
+    assert!(!ok && !err.contains("--average-from"), "{err}");
+}
+
 #[test]
 fn per_speaker_normalisation_is_checked_before_the_corpora() {
     let dir = common::scratch("cli-train-speaker-norm");

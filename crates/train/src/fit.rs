@@ -76,6 +76,11 @@ pub struct FitOptions {
     /// reaches the network, reversed ([`crate::fused::critic`]; the fused step only); 0: off.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub adversary: f64,
+    /// Weight averaging ([`crate::fused::average`]): from the start of this epoch (counted
+    /// from 1) on, the model scored after each epoch, and the one kept at the end, is the mean of
+    /// the weights after every step since; 0: off. The fused step only.
+    #[serde(default, skip_serializing_if = "is_zero_epoch")]
+    pub average_from: usize,
     /// The GPUs to train on, each batch shared among them ([`crate::gpu::devices`] reads the
     /// names); empty: the backend's default device alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -95,6 +100,7 @@ impl Default for FitOptions {
             mask: false,
             mixup: 0.0,
             adversary: 0.0,
+            average_from: 0,
             devices: Vec::new(),
         }
     }
@@ -145,6 +151,9 @@ impl FitState {
         cpu.seed(seed);
         let initial = config.init(&cpu);
         initial.visit(&mut DrawNow);
+        if options.average_from > 0 && options.backend != Backend::Fused {
+            return Err(TrainError::Setup("weight averaging runs on the fused CPU step only (--backend cpu)".into()));
+        }
         if !options.devices.is_empty() && options.backend.gpu().is_none() {
             return Err(TrainError::Setup(
                 "several training devices need a GPU backend (--backend wgpu or cuda)".into(),
@@ -194,6 +203,22 @@ impl FitState {
             Learner::Fused(fused) => Ok(fused.model(&Device::flex())?),
             // On the CPU, where every reader of the trained network expects it.
             Learner::Autodiff { model, .. } => Ok(model.valid().to_device(&Device::flex())),
+        }
+    }
+
+    /// Replace the weights by their running mean where they are being averaged (at the end
+    /// of training, before the model is kept).
+    pub fn adopt_average(&mut self) {
+        if let Learner::Fused(fused) = &mut self.learner {
+            fused.adopt_average();
+        }
+    }
+
+    /// Trade the weights for their running mean and back; false where there is none.
+    fn swap_average(&mut self) -> bool {
+        match &mut self.learner {
+            Learner::Fused(fused) => fused.swap_average(),
+            Learner::Autodiff { .. } => false,
         }
     }
 
@@ -327,6 +352,12 @@ pub fn run_epoch(
         shuffle(&mut order, epoch_seed);
         order
     };
+    if options.average_from > 0
+        && epoch + 1 >= options.average_from
+        && let Learner::Fused(fused) = &mut state.learner
+    {
+        fused.start_averaging();
+    }
     let classes = state.classes();
     let copies = data.augmented.len();
     let steps = order.len().div_ceil(options.batch_size).max(1);
@@ -363,11 +394,17 @@ pub fn run_epoch(
         }
     }
     state.epochs_done += 1;
-    let scores = evaluate
-        .iter()
-        .filter(|(_, set)| !set.is_empty())
-        .map(|(name, set)| (name.to_string(), score(state, data, set)))
-        .collect();
+    let sets: Vec<(&str, &[usize])> = evaluate.iter().filter(|(_, set)| !set.is_empty()).copied().collect();
+    // While averaging, every set is scored by the average, which is what would be kept, and
+    // test and validation also by the weights of the last step, beside it.
+    let averaged = state.swap_average();
+    let mut scores: Vec<(String, Scores)> =
+        sets.iter().map(|(name, set)| (name.to_string(), score(state, data, set))).collect();
+    if averaged {
+        state.swap_average();
+        let plain = sets.iter().filter(|(name, _)| matches!(*name, "test" | "validation"));
+        scores.extend(plain.map(|(name, set)| (format!("unaveraged/{name}"), score(state, data, set))));
+    }
     let rows = order.len().max(1) as f64;
     Ok(EpochLog {
         epoch: epoch + 1,
@@ -456,6 +493,10 @@ fn smoothed_targets(data: &Dataset, rows: &[usize], classes: usize, alpha: f32) 
         y[r * classes + data.labels[i]] += 1.0 - alpha;
     }
     y
+}
+
+fn is_zero_epoch(x: &usize) -> bool {
+    *x == 0
 }
 
 fn is_zero(x: &f64) -> bool {

@@ -428,6 +428,8 @@ impl Run {
                     return Ok(None);
                 }
             }
+            // Where the weights were averaged, the average is the model (and what was scored).
+            state.adopt_average();
             let result = summarise(fold, train.len(), &logs, c.select_by);
             // One split: weights/; several: weights/fold-N/, each the last epoch's model.
             let weights_dir = weights_dir(folds.len(), index);

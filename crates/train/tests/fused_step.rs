@@ -161,6 +161,50 @@ fn a_checkpoint_restores_weights_and_optimiser() {
 }
 
 /// The fused step's spatial-dropout masks, as burn tensors [batch, channels, 1].
+/// Weight averaging: the average is the mean of the weights after each step since it started
+/// (not of those before), a checkpoint carries it, and adopting it makes it the model.
+#[test]
+fn the_weight_average_is_the_mean_of_the_steps_since_it_started() {
+    let config = TimNetConfig { classes: 3, tabs: 3, ..TimNetConfig::default() };
+    let device = Device::flex();
+    device.seed(4);
+    let model = config.init(&device);
+    let x: Vec<f32> = (0..2 * 30 * 39).map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0).collect();
+    let y = smoothed(&[1, 2], 3);
+    let mut a = FusedTrainer::new(&model, 1e-2);
+    a.step(&x, 2, &y, 1);
+    assert!(!a.swap_average() && a.average().is_none(), "no average before it starts");
+    a.start_averaging();
+    let mut seen = Vec::new();
+    for seed in 2..5 {
+        a.step(&x, 2, &y, seed);
+        seen.push(a.params().to_vec());
+    }
+    let average = a.average().expect("an average after three steps").params().to_vec();
+    assert_eq!(a.average().unwrap().steps(), 3);
+    for (k, &mean) in average.iter().enumerate() {
+        let expected = seen.iter().map(|p| p[k]).sum::<f32>() / 3.0;
+        assert!((mean - expected).abs() <= 1e-6 * (1.0 + expected.abs()), "weight {k}: {mean} against {expected}");
+    }
+    assert_ne!(average, seen[2], "the steps moved the weights, so their mean is not the last");
+
+    let file = common::scratch("fused-average").join("fused.bin");
+    a.save(&file).unwrap();
+    let mut b = FusedTrainer::new(&model, 1e-2);
+    b.load(&file).unwrap();
+    assert_eq!(b.average().map(|a| (a.params().to_vec(), a.steps())), Some((average.clone(), 3)));
+    let (la, lb) = (a.step(&x, 2, &y, 5), b.step(&x, 2, &y, 5));
+    assert_eq!(la.to_bits(), lb.to_bits());
+    assert_eq!(a.average(), b.average(), "both averages took in the fourth step alike");
+
+    let four = a.average().unwrap().params().to_vec();
+    a.adopt_average();
+    assert_eq!(a.params(), &four[..], "adopted, the average is the weights");
+    assert!(a.average().is_none() && !a.swap_average());
+    // b still holds the last step's weights, which answer otherwise.
+    assert_ne!(a.logits(&x, 2), b.logits(&x, 2));
+}
+
 fn burn_masks(fused: &FusedTrainer, batch: usize, seed: u64, device: &Device) -> DropoutMasks {
     let filters = fused.config().filters;
     fused

@@ -16,16 +16,18 @@ fn resume_ends_with_the_same_weights_as_an_uninterrupted_run() {
     // Both training steps: the fused one and burn's autodiff keep different state between
     // epochs. The last cases mix two corpora with augmented copies, masks and balanced batches,
     // whose draws must resume as exactly, the very last with a corpus critic, whose weights and
-    // optimiser the checkpoint must hold too.
+    // optimiser the checkpoint must hold too; and one averaging the weights from the first
+    // epoch, whose running mean the checkpoint must hold.
     let cases = [
-        (Backend::Fused, false, false),
-        (Backend::Flex, false, false),
-        (Backend::Fused, true, false),
-        (Backend::Fused, true, true),
+        (Backend::Fused, false, false, 0),
+        (Backend::Flex, false, false, 0),
+        (Backend::Fused, true, false, 0),
+        (Backend::Fused, true, true, 0),
+        (Backend::Fused, true, false, 1),
     ];
     let mut mixed = Vec::new();
-    for (backend, augmented, adversary) in cases {
-        let root = scratch(&format!("synthetic-resume-{backend:?}-{augmented}-{adversary}"));
+    for (backend, augmented, adversary, average_from) in cases {
+        let root = scratch(&format!("synthetic-resume-{backend:?}-{augmented}-{adversary}-{average_from}"));
         synthetic_corpus(&root.join("corpus"), 6);
         synthetic_corpus(&root.join("other"), 3);
         let (corpus, other) = (root.join("corpus"), root.join("other"));
@@ -38,10 +40,13 @@ fn resume_ends_with_the_same_weights_as_an_uninterrupted_run() {
                 config.augmentation = Augmentation::all(2);
                 config.fit.mask = true;
                 config.fit.balance_corpora = true;
+                // Validation speakers, scored every epoch (by the average and beside it, where averaging).
+                config.select_on_validation = true;
             }
             if adversary {
                 config.fit.adversary = 1.0;
             }
+            config.fit.average_from = average_from;
             config
         };
         let whole = Run::prepare(&root.join("whole"), config(), false, false).unwrap();
@@ -54,7 +59,7 @@ fn resume_ends_with_the_same_weights_as_an_uninterrupted_run() {
 
         // Bit-for-bit equal outputs: every weight and running statistic is the same.
         let (whole, cut) = (logits(&root.join("whole/weights"), 2), logits(&root.join("cut/weights"), 2));
-        assert_eq!(whole, cut, "{backend:?}, augmented: {augmented}, adversary: {adversary}");
+        assert_eq!(whole, cut, "{backend:?}, augmented: {augmented}, adversary: {adversary}, averaged: {average_from}");
         if augmented {
             mixed.push(whole);
         }
@@ -66,8 +71,12 @@ fn resume_ends_with_the_same_weights_as_an_uninterrupted_run() {
                 Some(loss) => assert!(adversary && loss > 0.0 && loss.is_finite(), "{line}"),
                 None => assert!(!adversary, "no critic loss in {line}"),
             }
+            // While averaging, the last step's weights are scored beside the average.
+            let beside = record["scores"].as_array().unwrap().iter().any(|s| s[0] == "unaveraged/validation");
+            assert_eq!(beside, average_from > 0, "{line}");
         }
     }
-    // The critic's reversed gradient changed what the network learned.
+    // The critic's reversed gradient, and the average, each changed the model kept.
     assert_ne!(mixed[0], mixed[1], "the same weights with and without a corpus critic");
+    assert_ne!(mixed[0], mixed[2], "the same weights with and without averaging");
 }

@@ -157,6 +157,11 @@ struct Args {
     /// to this (ramped up from 0 over training; 0: off). A mix on the CPU step only.
     #[arg(long, default_value_t = 0.0)]
     adversary: f64,
+    /// Weight averaging: from the start of this epoch (counted from 1) on, the model scored
+    /// after each epoch and kept at the end is the mean of the weights after every step since
+    /// (0: off). The CPU step only.
+    #[arg(long, value_name = "EPOCH", default_value_t = 0)]
+    average_from: usize,
     #[arg(long, default_value_t = 500)]
     epochs: usize,
     #[arg(long, default_value_t = 64)]
@@ -319,6 +324,12 @@ fn run(args: Args) -> Result<ExitCode> {
     if args.adversary > 0.0 && backend != Backend::Fused {
         anyhow::bail!("--adversary runs on the CPU step only (--backend cpu)");
     }
+    if args.average_from > args.epochs {
+        anyhow::bail!("--average-from {} starts after the last epoch (--epochs {})", args.average_from, args.epochs);
+    }
+    if args.average_from > 0 && backend != Backend::Fused {
+        anyhow::bail!("--average-from runs on the CPU step only (--backend cpu)");
+    }
     let fit = FitOptions {
         epochs: args.epochs,
         batch_size: args.batch_size,
@@ -328,6 +339,7 @@ fn run(args: Args) -> Result<ExitCode> {
         mask: augmentation.mask,
         mixup: args.mixup,
         adversary: args.adversary,
+        average_from: args.average_from,
         devices: args.devices.clone(),
         ..FitOptions::default()
     };

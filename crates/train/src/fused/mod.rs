@@ -14,6 +14,7 @@
 //! to Keras's gradients (tests/fused_step.rs).
 
 mod adam;
+pub mod average;
 pub mod critic;
 mod narrow;
 mod network;
@@ -30,6 +31,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use self::adam::Adam;
 pub use self::adam::Epsilon;
+use self::average::Average;
 use self::critic::{Critic, Judgement};
 use self::network::{Direction, Geometry};
 use self::ops::Shape;
@@ -51,6 +53,8 @@ pub struct FusedTrainer {
     direction_grads: Vec<Vec<f32>>,
     /// For domain-adversarial training: the corpus critic reading the fused vector.
     critic: Option<Critic>,
+    /// Once started, the running mean of `params` after every step ([`average`]).
+    average: Option<Average>,
 }
 
 /// What one training-mode pass computed.
@@ -87,6 +91,7 @@ impl FusedTrainer {
             trainable: layout.trainable(),
             layout,
             critic: None,
+            average: None,
         }
     }
 
@@ -112,6 +117,38 @@ impl FusedTrainer {
     /// Every weight, in the parameter table's order.
     pub fn params(&self) -> &[f32] {
         &self.params
+    }
+
+    /// From now on, fold the weights after every step into a running mean (no-op when
+    /// already averaging).
+    pub fn start_averaging(&mut self) {
+        if self.average.is_none() {
+            self.average = Some(Average::new(self.params.len()));
+        }
+    }
+
+    /// The running mean of the weights, once averaging has started and taken a step.
+    pub fn average(&self) -> Option<&Average> {
+        self.average.as_ref().filter(|a| a.steps() > 0)
+    }
+
+    /// Trade the weights for their running mean and back (to score the average, or to adopt
+    /// it for good with [`FusedTrainer::adopt_average`]); false where there is no average yet.
+    pub fn swap_average(&mut self) -> bool {
+        match &mut self.average {
+            Some(average) if average.steps() > 0 => {
+                std::mem::swap(&mut self.params, &mut average.params);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Replace the weights by their running mean, which ends the averaging.
+    pub fn adopt_average(&mut self) {
+        if self.swap_average() {
+            self.average = None;
+        }
     }
 
     /// Where the optimiser adds ε (Keras's place by default; burn's for comparison).
@@ -242,6 +279,9 @@ impl FusedTrainer {
     ) -> (f32, Option<f32>) {
         let pass = self.pass_with(x, batch, targets, seed, domains);
         self.adam.step(&mut self.params, &pass.grads, &self.trainable);
+        if let Some(average) = &mut self.average {
+            average.add(&self.params);
+        }
         if let (Some(critic), Some(judged)) = (&mut self.critic, &pass.critic) {
             critic.learn(&judged.grads);
         }
@@ -346,6 +386,10 @@ impl FusedTrainer {
             buffers.push((CRITIC[2], as_bytes(&critic.adam.v)));
             metadata.insert(CRITIC_STEPS.to_string(), critic.adam.t.to_string());
         }
+        if let Some(average) = &self.average {
+            buffers.push((AVERAGE, as_bytes(&average.params)));
+            metadata.insert(AVERAGE_STEPS.to_string(), average.steps.to_string());
+        }
         let mut views = Vec::new();
         for (name, bytes) in &buffers {
             let view =
@@ -391,7 +435,13 @@ impl FusedTrainer {
             }
             None => None,
         };
+        // A checkpoint taken before averaging began holds none.
+        let average = match steps_of(AVERAGE_STEPS) {
+            Some(steps) => Some(Average { params: read(AVERAGE, n)?, steps }),
+            None => None,
+        };
         (self.params, self.adam.m, self.adam.v, self.adam.t) = (params, m, v, steps);
+        self.average = average;
         if let (Some(critic), Some(saved)) = (&mut self.critic, critic) {
             (critic.params, critic.adam.m, critic.adam.v, critic.adam.t) = saved;
         }
@@ -404,6 +454,9 @@ const STEPS: &str = "adam.steps";
 /// The corpus critic's weights and optimiser state, and its step count.
 const CRITIC: [&str; 3] = ["critic.params", "critic.adam.m", "critic.adam.v"];
 const CRITIC_STEPS: &str = "critic.adam.steps";
+/// The running mean of the weights, and how many steps it is over.
+const AVERAGE: &str = "average.params";
+const AVERAGE_STEPS: &str = "average.steps";
 
 /// Run `work` on each job, the first on this thread and the rest on their own threads (one per
 /// direction: two at most).
