@@ -9,7 +9,7 @@ use timnet::audio::{Prepared, prepare_samples};
 use timnet::burn::prelude::Device;
 use timnet::features::{FrontEnd, Normalisation, Standardiser};
 use timnet::weights::{Sidecar, Weights};
-use timnet_testkit::{shipped_weights, syllables};
+use timnet_testkit::{column_moments, shipped_weights, syllables};
 
 fn per_speaker() -> Weights {
     let mut weights = shipped_weights(&Device::flex());
@@ -46,13 +46,7 @@ fn moments(voice: &Standardiser, windows: &[(Vec<f32>, std::ops::Range<usize>)])
             data.chunks_exact(c).skip(own.start).take(own.len()).map(<[f32]>::to_vec).collect::<Vec<_>>()
         })
         .collect();
-    let n = rows.len() as f64;
-    (0..c)
-        .map(|k| {
-            let mean = rows.iter().map(|r| r[k] as f64).sum::<f64>() / n;
-            (mean, rows.iter().map(|r| (r[k] as f64 - mean).powi(2)).sum::<f64>() / n)
-        })
-        .collect()
+    column_moments(&rows.iter().map(Vec::as_slice).collect::<Vec<_>>())
 }
 
 #[test]

@@ -42,6 +42,19 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// ||a - b||_F / ||b||_F.
+/// Each column's mean and (population) variance over `rows` of equal width, in f64: what a
+/// normalisation should have made 0 and 1.
+pub fn column_moments(rows: &[&[f32]]) -> Vec<(f64, f64)> {
+    let n = rows.len() as f64;
+    let width = rows.first().map_or(0, |r| r.len());
+    (0..width)
+        .map(|k| {
+            let mean = rows.iter().map(|r| r[k] as f64).sum::<f64>() / n;
+            (mean, rows.iter().map(|r| (r[k] as f64 - mean).powi(2)).sum::<f64>() / n)
+        })
+        .collect()
+}
+
 pub fn relative_frobenius(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len(), "arrays of different lengths");
     let diff: f64 = a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum();

@@ -295,13 +295,7 @@ fn pooled_moments(data: &timnet_train::data::Dataset, rows: &[usize]) -> Vec<(f6
         .map(|(i, t)| &data.features[i * size + t * coeffs..i * size + (t + 1) * coeffs])
         .collect();
     assert!(frames.len() > 3 * rows.len(), "{} own frames", frames.len());
-    let n = frames.len() as f64;
-    (0..coeffs)
-        .map(|k| {
-            let mean = frames.iter().map(|f| f[k] as f64).sum::<f64>() / n;
-            (mean, frames.iter().map(|f| (f[k] as f64 - mean).powi(2)).sum::<f64>() / n)
-        })
-        .collect()
+    timnet_testkit::column_moments(&frames)
 }
 
 #[test]
