@@ -74,6 +74,8 @@ runs=(
   # since, as SWAD does for domain generalisation. The start is half of training, chosen before
   # the run, not tuned. Its first 15 epochs are the run above's.
   "mix-loco-band-speaker10-balance-average|$loco $band --speaker-norm --speaker-takes 10 --balance --average-from 16"
+  # The shipped default's recipe with the same averaging over its second half.
+  "mix-loco-band-cmvn-balance-average|$loco $band --cmvn --balance --average-from 16"
   # The shipped default (model-weights/mix): the recipe that scored best on the validation
   # speakers of mix-loco-*, on all six corpora, for 20 epochs: the median of the six epochs
   # that validation chose in mix-loco-band-cmvn-balance (12 to 29).
@@ -83,6 +85,9 @@ runs=(
   # of the six epochs validation chose in the 40-epoch run (25 to 38, 34.5 rounded up), whose
   # validation speakers scored higher than the 30-epoch run's (73.2 against 72.4).
   "mix-voice-final|$six $band --speaker-norm --speaker-takes 10 --balance --final --select val --epochs 35"
+  # The same, its weights averaged over the second half of training (--average-from 18 of 35),
+  # as in mix-loco-band-speaker10-balance-average: what model-weights/mix-voice now holds.
+  "mix-voice-final-average|$six $band --speaker-norm --speaker-takes 10 --balance --final --select val --epochs 35 --average-from 18"
 )
 
 mkdir -p runs
