@@ -211,6 +211,8 @@ pub struct Evaluation<'a> {
     pub weights: Option<&'a Path>,
     pub ks: &'a [usize],
     pub draws: usize,
+    /// Only these of the run's emotions, where given.
+    pub classes: Option<&'a [String]>,
 }
 
 /// A run's data and splits, read once for all its folds.
@@ -223,7 +225,11 @@ struct Opened {
 impl Evaluation<'_> {
     fn open(&self) -> Result<(Opened, Vec<usize>)> {
         let run = Run::open(self.run_dir)?;
-        let prepared = run.config.prepare_data(&mut Quiet, default_cache().as_deref())?;
+        let mut config = run.config.clone();
+        if let Some(classes) = self.classes {
+            config.classes = Some(classes.to_vec());
+        }
+        let prepared = config.prepare_data(&mut Quiet, default_cache().as_deref())?;
         let folds = run.folds(&prepared)?;
         let indices: Vec<usize> = match self.fold {
             Some(index) if index >= folds.len() => {

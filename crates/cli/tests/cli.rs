@@ -512,6 +512,52 @@ fn eval_scores_trained_weights_and_refuses_what_it_cannot_score() {
     assert!(!out.status.success() && err.contains("cannot evaluate: none of the 2 files"), "{err}");
 }
 
+/// `adapt-eval` adapts each fold's model to the speaker it left out; `--classes` enrols and
+/// scores only the emotions asked for, where a speaker has too few utterances of the others
+/// (EmoDB's speakers, of disgust).
+#[test]
+fn adapt_eval_measures_the_speakers_left_out_on_the_emotions_asked_for() {
+    let root = common::scratch("cli-adapt-eval");
+    let corpus = root.join("emodb");
+    std::fs::create_dir_all(&corpus).unwrap();
+    // Two speakers with four utterances each of angry (W), neutral (N) and sad (T) and one of
+    // disgust (E), in EmoDB's names.
+    for (s, speaker) in ["03", "08"].iter().enumerate() {
+        for (e, letter) in ["W", "N", "T", "E"].iter().enumerate() {
+            for v in 0..if *letter == "E" { 1 } else { 4 } {
+                let f0 = 100.0 + 60.0 * e as f32 + 15.0 * s as f32 + 3.0 * v as f32;
+                let take = timnet_testkit::syllables(1.0, 16_000, f0, 0.3);
+                let path = corpus.join(format!("{speaker}a0{v}{letter}a.wav"));
+                std::fs::write(path, timnet::audio::encode_wav(&take, 1, 16_000)).unwrap();
+            }
+        }
+    }
+    let mut train = Command::new(env!("CARGO_BIN_EXE_train"));
+    train.args(["--corpus", "emodb"]).arg(&corpus).args(["--protocol", "loso", "--epochs", "3"]);
+    train.args(["--batch-size", "4", "--tabs", "4", "--clip-samples", "22050", "--quiet", "--out"]);
+    let (ok, _, err) = output(train.arg(root.join("run")).arg("--cache").arg(root.join("cache")));
+    assert!(ok, "{err}");
+    let adapt_eval = |more: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_timnet"));
+        command.args(["adapt-eval", "--k", "2", "--draws", "2", "--run"]).arg(root.join("run"));
+        output(command.args(more))
+    };
+    // Every emotion of the model: one utterance of disgust is too few for two takes.
+    let (ok, out, err) = adapt_eval(&[]);
+    assert!(ok, "{err}");
+    assert_eq!(out.matches("no speaker to enrol").count(), 2, "{out}");
+    // The three each speaker has four of: both speakers are enrolled and scored.
+    let (ok, out, err) = adapt_eval(&["--classes", "angry,neutral,sad"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.matches("(1 speakers of the test set").count(), 2, "{out}");
+    assert!(!out.contains("no speaker to enrol"), "{out}");
+    let rows: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with("2 ")).collect();
+    assert_eq!(rows.len(), 2, "a row for k = 2 per fold: {out}");
+    // An emotion the run never had is refused in words.
+    let (ok, _, err) = adapt_eval(&["--classes", "angry,calm"]);
+    assert!(!ok && err.contains("calm"), "{err}");
+}
+
 #[test]
 fn adapt_writes_a_personal_model_that_info_predict_and_export_read() {
     let dir = common::scratch("cli-adapt");

@@ -161,6 +161,11 @@ enum Command {
         /// Also write every trial and summary as JSON into this file.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Enrol and score only these emotions, comma separated (the model keeps all of its
+        /// own): EmoDB's speakers, for one, have too few utterances of disgust for k takes of
+        /// every one of its seven.
+        #[arg(long, value_delimiter = ',')]
+        classes: Vec<String>,
     },
     /// Write a copy of trained weights, in half precision with --half (half the file: what the
     /// page ships). The sidecar, its recorded predictions included, goes with it.
@@ -193,8 +198,10 @@ fn main() -> ExitCode {
             adapt::settings(!no_centre, steps, learning_rate, penalty, guard, batch_norm)
                 .and_then(|settings| adapt::adapt(&mut out, model.load()?.0, &takes, &to, &settings))
         }
-        Command::AdaptEval { run, fold, weights, set, k, draws, grid, choose, json } => {
-            let evaluation = adapt::Evaluation { run_dir: &run, fold, weights: weights.as_deref(), ks: &k, draws };
+        Command::AdaptEval { run, fold, weights, set, k, draws, grid, choose, json, classes } => {
+            let classes = (!classes.is_empty()).then_some(classes.as_slice());
+            let evaluation =
+                adapt::Evaluation { run_dir: &run, fold, weights: weights.as_deref(), ks: &k, draws, classes };
             adapt_eval(&mut out, &evaluation, set.unwrap_or(Set::Test), grid, choose, json.as_deref())
         }
     }
