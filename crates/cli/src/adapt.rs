@@ -394,6 +394,38 @@ pub fn table(result: &FoldAdaptation) -> String {
     text
 }
 
+/// Every fold's speakers pooled into one table (each speaker named with its fold, since two
+/// corpora may both have a speaker "01"), and per k and settings how many speakers lose more
+/// than two points: the figure over speakers where each fold leaves out one (EmoDB's).
+pub fn pooled(results: &[FoldAdaptation], ks: &[usize]) -> String {
+    let Some(first) = results.first() else {
+        return String::new();
+    };
+    let trials: Vec<Trial> = results
+        .iter()
+        .flat_map(|r| r.trials.iter().map(|t| Trial { speaker: format!("{}: {}", r.fold, t.speaker), ..t.clone() }))
+        .collect();
+    let all = FoldAdaptation {
+        fold: format!("all {} folds", results.len()),
+        weights: String::new(),
+        set: first.set.clone(),
+        settings: first.settings.clone(),
+        summary: summarise(&trials, ks),
+        trials: Vec::new(),
+    };
+    let mut text = table(&all);
+    for &k in ks {
+        for (column, (name, _)) in first.settings.iter().enumerate() {
+            let speakers = speaker_means(&trials, k, column);
+            if !speakers.is_empty() {
+                let n = speakers.len();
+                text += &format!("k = {k}, {name}: {} of {n} speakers lose more than 2 points\n", losers(&speakers));
+            }
+        }
+    }
+    text
+}
+
 /// Over the folds' test speakers, per k: the mean over corpora of each corpus's mean, the mean
 /// over all speakers pooled, the smallest gain of any speaker, and how many lost more than two
 /// points; before, with the label-free step alone, with the settings chosen per fold, and with

@@ -545,14 +545,16 @@ fn adapt_eval_measures_the_speakers_left_out_on_the_emotions_asked_for() {
     // Every emotion of the model: one utterance of disgust is too few for two takes.
     let (ok, out, err) = adapt_eval(&[]);
     assert!(ok, "{err}");
-    assert_eq!(out.matches("no speaker to enrol").count(), 2, "{out}");
+    assert_eq!(out.matches("no speaker to enrol").count(), 3, "each fold and both pooled: {out}");
     // The three each speaker has four of: both speakers are enrolled and scored.
     let (ok, out, err) = adapt_eval(&["--classes", "angry,neutral,sad"]);
     assert!(ok, "{err}");
     assert_eq!(out.matches("(1 speakers of the test set").count(), 2, "{out}");
     assert!(!out.contains("no speaker to enrol"), "{out}");
     let rows: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with("2 ")).collect();
-    assert_eq!(rows.len(), 2, "a row for k = 2 per fold: {out}");
+    assert_eq!(rows.len(), 3, "a row for k = 2 per fold, and one for both pooled: {out}");
+    assert!(out.contains("all 2 folds (2 speakers of the test set"), "{out}");
+    assert!(out.contains("k = 2, default: ") && out.contains(" of 2 speakers lose more than 2 points"), "{out}");
     // An emotion the run never had is refused in words.
     let (ok, _, err) = adapt_eval(&["--classes", "angry,calm"]);
     assert!(!ok && err.contains("calm"), "{err}");

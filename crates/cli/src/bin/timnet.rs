@@ -519,7 +519,11 @@ fn adapt_eval(
     } else {
         let settings = if grid { adapt::grid() } else { vec![("default".to_string(), Settings::default())] };
         let results = evaluation.run(set, &settings)?;
-        (results.iter().map(adapt::table).collect::<String>(), serde_json::to_value(&results)?)
+        let mut text: String = results.iter().map(adapt::table).collect();
+        if results.len() > 1 {
+            text += &adapt::pooled(&results, evaluation.ks);
+        }
+        (text, serde_json::to_value(&results)?)
     };
     out.write_all(text.as_bytes()).context("cannot write the answer")?;
     if let Some(path) = json {
