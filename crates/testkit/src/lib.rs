@@ -41,7 +41,6 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
-/// ||a - b||_F / ||b||_F.
 /// Each column's mean and (population) variance over `rows` of equal width, in f64: what a
 /// normalisation should have made 0 and 1.
 pub fn column_moments(rows: &[&[f32]]) -> Vec<(f64, f64)> {
@@ -55,6 +54,7 @@ pub fn column_moments(rows: &[&[f32]]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// ||a - b||_F / ||b||_F.
 pub fn relative_frobenius(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len(), "arrays of different lengths");
     let diff: f64 = a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
