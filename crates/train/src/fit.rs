@@ -206,6 +206,14 @@ impl FitState {
         }
     }
 
+    /// Fold the weights after every step from now on into a running mean (the fused step
+    /// only; [`FitState::new`] refuses averaging on the others).
+    fn start_averaging(&mut self) {
+        if let Learner::Fused(fused) = &mut self.learner {
+            fused.start_averaging();
+        }
+    }
+
     /// Replace the weights by their running mean where they are being averaged (at the end
     /// of training, before the model is kept).
     pub fn adopt_average(&mut self) {
@@ -352,11 +360,8 @@ pub fn run_epoch(
         shuffle(&mut order, epoch_seed);
         order
     };
-    if options.average_from > 0
-        && epoch + 1 >= options.average_from
-        && let Learner::Fused(fused) = &mut state.learner
-    {
-        fused.start_averaging();
+    if options.average_from > 0 && epoch + 1 >= options.average_from {
+        state.start_averaging();
     }
     let classes = state.classes();
     let copies = data.augmented.len();
