@@ -226,29 +226,66 @@ pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String> {
         return Err(TrainError::damaged(&dir.join("metrics.jsonl"), "no epochs logged"));
     }
 
+    let mut md = format!("`{}`, epochs 1 to {cut} of {epochs}\n\n", config.command);
+    let (table, tested, total_minutes) = scored_folds(&folds, &config, cut);
+    if tested == 0 {
+        return Err(TrainError::Setup(format!(
+            "{}: no split was scored on a test set (a --final run has none)",
+            dir.display()
+        )));
+    }
+    md.push_str(&table);
+    // A run that averages weights also scored the last step's weights each epoch: the same
+    // table for them sets the average beside what training alone would have kept.
+    let unaveraged: Vec<(String, Vec<EpochLog>)> =
+        folds.iter().map(|(name, logs)| (name.clone(), logs.iter().filter_map(unaveraged).collect())).collect();
+    if unaveraged.iter().any(|(_, logs)| !logs.is_empty()) {
+        md.push_str(concat!(
+            "\nThe last step's weights, without the average (`unaveraged/` in metrics.jsonl), over the ",
+            "epochs that averaged, each figure at its own epoch:\n\n"
+        ));
+        md.push_str(&scored_folds(&unaveraged, &config, cut).0);
+    }
+    md.push_str(&format!("\nTraining time of the epochs above: {total_minutes:.1} min.\n"));
+    Ok(md)
+}
+
+/// An epoch's scores of the last step's weights (`unaveraged/test`, ...) under the usual set
+/// names; `None` for an epoch that scored none (before averaging starts, or without it).
+fn unaveraged(log: &EpochLog) -> Option<EpochLog> {
+    let scores: Vec<(String, Scores)> = log
+        .scores
+        .iter()
+        .filter_map(|(name, s)| name.strip_prefix("unaveraged/").map(|set| (set.to_string(), s.clone())))
+        .collect();
+    (!scores.is_empty()).then(|| EpochLog { scores, ..log.clone() })
+}
+
+/// A row per fold, then the figures over the folds that reached epoch `cut`; with the number of
+/// folds scored on a test set and the minutes of the epochs read.
+fn scored_folds(folds: &[(String, Vec<EpochLog>)], config: &RunConfig, cut: usize) -> (String, usize, f64) {
     let pct = |s: &Scores| format!("{:.2} | {:.2}", 100.0 * s.uar, 100.0 * s.war);
     // A run that selects on validation gets the selected epoch and its test scores as well.
     let select = config.select_on_validation;
-    let mut md = format!("`{}`, epochs 1 to {cut} of {epochs}\n\n", config.command);
     let mut columns =
         vec!["fold", "test items", "epochs", "best epoch", "best UAR", "best WAR", "last UAR", "last WAR"];
     if select {
         columns.extend(["selected epoch", "selected UAR", "selected WAR"]);
     }
     columns.push("minutes");
-    md.push_str(&table_header(&columns));
+    let mut md = table_header(&columns);
     let (mut complete, mut tested, mut total_minutes) = (Vec::new(), 0, 0.0);
-    for (name, logs) in &folds {
+    for (name, logs) in folds {
         let scores = FoldScores::of(logs, config.select_by);
         let (Some((best_epoch, best)), Some(last)) = (&scores.best_on_test, &scores.last_epoch) else {
             continue; // a split without a test set (--final)
         };
         tested += 1;
-        let reached = logs.len() == cut;
+        let reached = logs.last().is_some_and(|l| l.epoch == cut);
         let minutes = logs.iter().map(|l| l.seconds).sum::<f64>() / 60.0;
         total_minutes += minutes;
         let test_items: usize = last.confusion.iter().flatten().sum();
-        let count = if reached { cut.to_string() } else { format!("{} (under way)", logs.len()) };
+        let count = if reached { logs.len().to_string() } else { format!("{} (under way)", logs.len()) };
         md.push_str(&format!("| {name} | {test_items} | {count} | {best_epoch} | {} | {} |", pct(best), pct(last)));
         if select {
             match &scores.selected_on_validation {
@@ -261,20 +298,13 @@ pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String> {
             complete.push(scores);
         }
     }
-    if tested == 0 {
-        return Err(TrainError::Setup(format!(
-            "{}: no split was scored on a test set (a --final run has none)",
-            dir.display()
-        )));
-    }
     md.push('\n');
     if complete.is_empty() {
         md.push_str(&format!("No fold has reached epoch {cut} yet, so there are no figures.\n"));
     } else {
         md.push_str(&figures_table(&figures(&complete.iter().collect::<Vec<_>>(), &config.protocol)));
     }
-    md.push_str(&format!("\nTraining time of the epochs above: {total_minutes:.1} min.\n"));
-    Ok(md)
+    (md, tested, total_minutes)
 }
 
 /// A run directory's run.json.
@@ -515,6 +545,30 @@ mod tests {
         let epochs: Vec<(usize, f64)> = folds[1].1.iter().map(|l| (l.epoch, l.loss)).collect();
         assert_eq!(epochs, [(1, 1.0), (2, 1.0), (3, 1.0)]);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn fold_table_sets_the_unaveraged_weights_beside_the_average() {
+        // Averaging from epoch 2: epochs 2 and 3 also scored the last step's weights.
+        let averaging = |epoch, right, last_step| {
+            let mut l = log(epoch, right);
+            let plain = log(epoch, last_step).scores.remove(0).1;
+            l.scores.push(("unaveraged/test".into(), plain));
+            l
+        };
+        let lines = [("fold 1", log(1, 0)), ("fold 1", averaging(2, 2, 1)), ("fold 1", averaging(3, 2, 0))];
+        let dir = run_dir("average", 3, &lines);
+        let table = fold_table(&dir, None).unwrap();
+        let (kept, plain) = table.split_once("without the average").expect(&table);
+        assert!(kept.contains("| fold 1 | 2 | 3 | 2 | 100.00 | 100.00 | 100.00 | 100.00 |"), "{table}");
+        assert!(plain.contains("| fold 1 | 2 | 2 | 2 | 50.00 | 50.00 | 0.00 | 0.00 |"), "{table}");
+        assert!(plain.contains("| last epoch | 1 | 0.00 ± 0.00 | 0.00 ± 0.00 |"), "{table}");
+
+        // Without averaging there is no second table.
+        let dir_plain = run_dir("no-average", 1, &[("fold 1", log(1, 1))]);
+        assert!(!fold_table(&dir_plain, None).unwrap().contains("without the average"));
+        std::fs::remove_dir_all(dir).unwrap();
+        std::fs::remove_dir_all(dir_plain).unwrap();
     }
 
     #[test]
