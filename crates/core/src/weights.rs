@@ -61,11 +61,11 @@ pub mod shipped {
         embedded: cfg!(feature = "all-models"),
     };
 
-    /// The default: six corpora in six languages, five emotions, for voices it has not heard.
+    /// The default: six corpora in five languages, five emotions, for voices it has not heard.
     pub const MIX: Shipped = Shipped {
         name: "mix",
         dir: "model-weights/mix",
-        summary: "six corpora, six languages (German, Mandarin, English, Polish, Amharic), 5 emotions",
+        summary: "six corpora, five languages (German, Mandarin, English, Polish, Amharic), 5 emotions",
         sidecar: include_str!("../../../model-weights/mix/model.json"),
         embedded: true,
     };

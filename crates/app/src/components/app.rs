@@ -124,7 +124,7 @@ pub fn App() -> impl IntoView {
         <footer>
             <p data-testid="offline">{move || offline.get()}</p>
             <p>
-                "Model: TIM-Net (Ye et al., ICASSP 2023), re-implemented in Rust with burn. The default model has heard acted speech in six languages and is right about two times in five on a corpus it has never heard (five emotions, where chance is one in five); the paper's EmoDB model knows only ten German actors. Expect mistakes on everyday speech and noisy recordings."
+                "Model: TIM-Net (Ye et al., ICASSP 2023), re-implemented in Rust with burn. The default model has heard acted speech in five languages and is right about two times in five on a corpus it has never heard (five emotions, where chance is one in five); the paper's EmoDB model knows only ten German actors. Expect mistakes on everyday speech and noisy recordings."
             </p>
         </footer>
     }
