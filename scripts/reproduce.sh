@@ -79,6 +79,10 @@ runs=(
   "mix-loco-band-speaker10-balance-average|$loco $band --speaker-norm --speaker-takes 10 --balance --average-from 16"
   # The shipped default's recipe with the same averaging over its second half.
   "mix-loco-band-cmvn-balance-average|$loco $band --cmvn --balance --average-from 16"
+  # The per-speaker recipe with weight averaging again, with another seed: other validation
+  # speakers, other takes for each speaker's statistics, another initialisation and batch order.
+  # How far one seed's figures are from another's, for the recipe that met the mean target.
+  "mix-loco-band-speaker10-balance-average-seed47|$loco $band --speaker-norm --speaker-takes 10 --balance --average-from 16 --seed 47"
   # The shipped default (model-weights/mix): the recipe that scored best on the validation
   # speakers of mix-loco-*, on all six corpora, for 20 epochs: the median of the six epochs
   # that validation chose in mix-loco-band-cmvn-balance (12 to 29).
@@ -91,6 +95,9 @@ runs=(
   # What model-weights/mix-voice now holds: the recipe of mix-loco-band-speaker10-balance-average
   # as it was measured, 30 epochs with the weights averaged from the 16th, on all six corpora.
   "mix-voice-final-average|$six $band --speaker-norm --speaker-takes 10 --balance --final --select val --epochs 30 --average-from 16"
+  # What model-weights/mix now holds: the default's recipe with weight averaging, as
+  # mix-loco-band-cmvn-balance-average measured it, 30 epochs averaged from the 16th, on all six.
+  "mix-final-average|$six $band --cmvn --balance --final --select val --epochs 30 --average-from 16"
 )
 
 mkdir -p runs
