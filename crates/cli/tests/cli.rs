@@ -612,13 +612,7 @@ fn adapt_teaches_a_per_speaker_model_the_voice_of_the_takes() {
     let dir = common::scratch("cli-adapt-voice");
     let takes = dir.join("takes");
     let files = common::voice_takes(&takes, 1);
-    let model = dir.join("per-speaker");
-    std::fs::create_dir_all(&model).unwrap();
-    let shipped = common::workspace_dir().join("model-weights/mix");
-    std::fs::copy(shipped.join("model.bpk"), model.join("model.bpk")).unwrap();
-    let sidecar = std::fs::read_to_string(shipped.join("model.json")).unwrap();
-    assert!(sidecar.contains("\"normalisation\": \"per-utterance\""));
-    std::fs::write(model.join("model.json"), sidecar.replace("\"per-utterance\"", "\"per-speaker\"")).unwrap();
+    let model = per_speaker_model(&dir);
     let predict = |weights: &Path| {
         let (ok, json, err) =
             timnet(&["predict", "--json", "--weights", weights.to_str().unwrap(), files[0].1.to_str().unwrap()]);
@@ -654,6 +648,90 @@ fn adapt_teaches_a_per_speaker_model_the_voice_of_the_takes() {
     let ((alone_noted, alone), (taught_noted, taught)) = (predict(&model), predict(&out));
     assert!(alone_noted && !taught_noted);
     assert_ne!(alone, taught, "the voice's statistics change what the model hears");
+}
+
+/// The default model's record with a per-speaker sidecar: a per-speaker model not yet taught a
+/// voice, in `dir/per-speaker`.
+fn per_speaker_model(dir: &Path) -> std::path::PathBuf {
+    let model = dir.join("per-speaker");
+    std::fs::create_dir_all(&model).unwrap();
+    let shipped = common::workspace_dir().join("model-weights/mix");
+    std::fs::copy(shipped.join("model.bpk"), model.join("model.bpk")).unwrap();
+    let sidecar = std::fs::read_to_string(shipped.join("model.json")).unwrap();
+    assert!(sidecar.contains("\"normalisation\": \"per-utterance\""));
+    std::fs::write(model.join("model.json"), sidecar.replace("\"per-utterance\"", "\"per-speaker\"")).unwrap();
+    model
+}
+
+/// `eval` of a per-speaker model taught a voice hears every recording as that voice's, as
+/// `predict` does: its confusion matrix is `predict`'s answers on the same files, and it says so.
+/// Untaught, the model is given the corpus's statistics instead.
+#[test]
+fn eval_of_a_taught_voice_answers_as_predict_does() {
+    let dir = common::scratch("cli-eval-voice");
+    let model = per_speaker_model(&dir);
+    let takes = dir.join("takes");
+    common::voice_takes(&takes, 1);
+    let taught = dir.join("mine");
+    let (ok, _, err) = timnet(&[
+        "adapt",
+        "--weights",
+        model.to_str().unwrap(),
+        "--takes",
+        takes.to_str().unwrap(),
+        "--out",
+        taught.to_str().unwrap(),
+        "--no-centre",
+        "--steps",
+        "0",
+    ]);
+    assert!(ok, "{err}");
+    // Other recordings than the takes, quieter and lower: statistics of their own, so that what
+    // the voice's statistics make of them differs from what their own would.
+    let heard = dir.join("heard");
+    let mut files = Vec::new();
+    for (e, emotion) in ["angry", "fear", "happy", "neutral", "sad"].iter().enumerate() {
+        std::fs::create_dir_all(heard.join(emotion)).unwrap();
+        for i in 0..2 {
+            let samples = common::syllables(2.0, 16_000, 70.0 + 30.0 * e as f32 + 10.0 * i as f32, 0.02);
+            let file = heard.join(emotion).join(format!("{i}.wav"));
+            std::fs::write(&file, encode_wav(&samples, 1, 16_000)).unwrap();
+            files.push((emotion.to_string(), file));
+        }
+    }
+    let eval = |weights: &Path| {
+        let (ok, json, err) = timnet(&[
+            "eval",
+            "--json",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--corpus",
+            "folder",
+            heard.to_str().unwrap(),
+        ]);
+        assert!(ok, "{err}");
+        serde_json::from_str::<serde_json::Value>(&json).unwrap()
+    };
+    let report = eval(&taught);
+    assert_eq!(report["by_taught_voice"], true, "{report}");
+    assert_eq!(eval(&model)["by_taught_voice"], false);
+
+    let classes: Vec<String> = serde_json::from_value(report["classes"].clone()).unwrap();
+    let mut args = vec!["predict", "--json", "--weights", taught.to_str().unwrap()];
+    args.extend(files.iter().map(|(_, f)| f.to_str().unwrap()));
+    let (ok, json, err) = timnet(&args);
+    assert!(ok, "{err}");
+    let answers: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let tops: Vec<&str> = answers.as_array().unwrap().iter().map(|a| a["top"].as_str().unwrap()).collect();
+    let mut confusion = vec![vec![0u64; classes.len()]; classes.len()];
+    for ((emotion, _), top) in files.iter().zip(&tops) {
+        let at = |label: &str| classes.iter().position(|c| c == label).unwrap();
+        confusion[at(emotion)][at(top)] += 1;
+    }
+    assert_eq!(report["confusion"], serde_json::json!(confusion), "predict: {tops:?}");
+    let (ok, text, _) =
+        timnet(&["eval", "--weights", taught.to_str().unwrap(), "--corpus", "folder", heard.to_str().unwrap()]);
+    assert!(ok && text.contains("normalised by the statistics of the voice the model was taught"), "{text}");
 }
 
 /// Takes that contradict each other (one recording filed under two emotions): a model adapted

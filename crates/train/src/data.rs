@@ -223,6 +223,26 @@ pub fn extract(
     Ok(data)
 }
 
+/// The features of every item of `corpus` for a per-speaker model taught one voice: each
+/// normalised by that voice's statistics, as `predict` and the page normalise what it hears.
+pub fn extract_for_voice(
+    corpus: &Corpus,
+    front: &FrontEndSettings,
+    voice: &Standardiser,
+    cache: Option<&Path>,
+) -> Result<Dataset> {
+    if front.normalisation != Normalisation::PerSpeaker {
+        return Err(TrainError::Setup("only a per-speaker model is normalised by a voice".into()));
+    }
+    // Extracted raw, with each row's own frames, as for per-speaker statistics.
+    let mut data = extract_each(corpus, front, &Augmentation::default(), 0, cache)?;
+    let size = data.size();
+    for (row, own) in data.features.chunks_exact_mut(size).zip(&data.own) {
+        voice.apply(row, own.clone());
+    }
+    Ok(data)
+}
+
 /// Each item's features on its own, as cached: per-speaker normalisation comes after.
 fn extract_each(
     corpus: &Corpus,

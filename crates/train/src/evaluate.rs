@@ -9,10 +9,11 @@ use serde::Serialize;
 
 use crate::augment::Augmentation;
 use crate::corpus::Corpus;
-use crate::data::{FrontEndSettings, extract};
+use crate::data::{FrontEndSettings, extract, extract_for_voice};
 use crate::metrics::Scores;
 use crate::{Result, TrainError};
 use timnet::analysis::argmax;
+use timnet::features::Normalisation;
 use timnet::weights::Weights;
 
 /// The five emotions of the paper's cross-corpus setting.
@@ -26,6 +27,9 @@ pub struct CrossCorpus {
     pub items: usize,
     /// Files of the selected emotions that could not be read, with the reason.
     pub unreadable: Vec<(PathBuf, String)>,
+    /// A per-speaker model taught a voice: every recording was normalised by that voice's
+    /// statistics (as `predict` and the page do), not by its corpus speaker's.
+    pub by_taught_voice: bool,
 }
 
 /// Evaluate `weights` on `corpus` over `classes` (default: the paper's five, else every
@@ -65,7 +69,11 @@ pub fn evaluate(
     let s = &weights.sidecar;
     let front =
         FrontEndSettings { mfcc: s.features.clone(), clip_samples: s.clip_samples, normalisation: s.normalisation };
-    let data = extract(&corpus, &front, &Augmentation::default(), 0, None, cache)?;
+    let voice = s.voice.as_ref().filter(|_| s.normalisation == Normalisation::PerSpeaker);
+    let data = match voice {
+        Some(voice) => extract_for_voice(&corpus, &front, voice, cache)?,
+        None => extract(&corpus, &front, &Augmentation::default(), 0, None, cache)?,
+    };
     if data.is_empty() {
         return Err(TrainError::Evaluation(format!(
             "none of the {} files of {} could be read (the first: {})",
@@ -105,5 +113,6 @@ pub fn evaluate(
         classes,
         items: data.len(),
         unreadable: data.unreadable,
+        by_taught_voice: voice.is_some(),
     })
 }

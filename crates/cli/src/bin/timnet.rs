@@ -89,7 +89,9 @@ enum Command {
         classes: Vec<String>,
         /// Normalise each recording on its own, as `predict` does for a per-speaker model not yet
         /// taught a voice (by default such a model is given each speaker's statistics over all
-        /// of their recordings in the corpus; other models normalise each recording alone anyway).
+        /// of their recordings in the corpus, or, once taught a voice, that voice's statistics
+        /// for every recording, as `predict` uses them; other models normalise each recording
+        /// alone anyway).
         #[arg(long)]
         alone: bool,
         /// Print JSON instead of a table.
@@ -457,7 +459,7 @@ fn eval(out: &mut Out, model: &Model, corpus: &[String], classes: &[String], alo
     let text = if json {
         let report = serde_json::json!({
             "weights": weights_from.to_string(), "corpus": kind.name(), "directory": path_json(&dir),
-            "classes": result.classes, "items": result.items,
+            "classes": result.classes, "items": result.items, "by_taught_voice": result.by_taught_voice,
             "uar": result.scores.uar, "war": result.scores.war, "confusion": result.scores.confusion,
             "unreadable": result.unreadable.iter().map(|(p, why)| serde_json::json!([path_json(p), why])).collect::<Vec<_>>(),
         });
@@ -471,6 +473,9 @@ fn eval(out: &mut Out, model: &Model, corpus: &[String], classes: &[String], alo
             100.0 * result.scores.uar,
             100.0 * result.scores.war
         );
+        if result.by_taught_voice {
+            text += "every recording normalised by the statistics of the voice the model was taught\n";
+        }
         text += "\nconfusion (rows: true, columns: predicted)\n";
         text += &format!("{:>10}", "");
         result.classes.iter().for_each(|c| text += &format!(" {c:>8}"));
