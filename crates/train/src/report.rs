@@ -236,13 +236,20 @@ pub fn fold_table(dir: &Path, up_to: Option<usize>) -> Result<String> {
     }
     md.push_str(&table);
     // A run that averages weights also scored the last step's weights each epoch: the same
-    // table for them sets the average beside what training alone would have kept.
-    let unaveraged: Vec<(String, Vec<EpochLog>)> =
-        folds.iter().map(|(name, logs)| (name.clone(), logs.iter().filter_map(unaveraged).collect())).collect();
-    if unaveraged.iter().any(|(_, logs)| !logs.is_empty()) {
+    // table for them (before averaging starts, the kept model is the last step's) sets the
+    // average beside what the run would have given without it.
+    let averaged = folds.iter().flat_map(|(_, logs)| logs).any(|l| unaveraged(l).is_some());
+    if averaged {
+        let unaveraged: Vec<(String, Vec<EpochLog>)> = folds
+            .iter()
+            .map(|(name, logs)| {
+                (name.clone(), logs.iter().map(|l| unaveraged(l).unwrap_or_else(|| l.clone())).collect())
+            })
+            .collect();
         md.push_str(concat!(
-            "\nThe last step's weights, without the average (`unaveraged/` in metrics.jsonl), over the ",
-            "epochs that averaged, each figure at its own epoch:\n\n"
+            "\nThe last step's weights, without the average (`unaveraged/` in metrics.jsonl; before averaging ",
+            "starts, the kept model), each figure at its own epoch, as the run would have given them without ",
+            "averaging:\n\n"
         ));
         md.push_str(&scored_folds(&unaveraged, &config, cut).0);
     }
@@ -549,19 +556,20 @@ mod tests {
 
     #[test]
     fn fold_table_sets_the_unaveraged_weights_beside_the_average() {
-        // Averaging from epoch 2: epochs 2 and 3 also scored the last step's weights.
+        // Averaging from epoch 2: epochs 2 and 3 also scored the last step's weights; epoch 1,
+        // before it, counts for both (its model is the last step's), and is the plain run's best.
         let averaging = |epoch, right, last_step| {
             let mut l = log(epoch, right);
             let plain = log(epoch, last_step).scores.remove(0).1;
             l.scores.push(("unaveraged/test".into(), plain));
             l
         };
-        let lines = [("fold 1", log(1, 0)), ("fold 1", averaging(2, 2, 1)), ("fold 1", averaging(3, 2, 0))];
+        let lines = [("fold 1", log(1, 2)), ("fold 1", averaging(2, 2, 1)), ("fold 1", averaging(3, 2, 0))];
         let dir = run_dir("average", 3, &lines);
         let table = fold_table(&dir, None).unwrap();
         let (kept, plain) = table.split_once("without the average").expect(&table);
-        assert!(kept.contains("| fold 1 | 2 | 3 | 2 | 100.00 | 100.00 | 100.00 | 100.00 |"), "{table}");
-        assert!(plain.contains("| fold 1 | 2 | 2 | 2 | 50.00 | 50.00 | 0.00 | 0.00 |"), "{table}");
+        assert!(kept.contains("| fold 1 | 2 | 3 | 1 | 100.00 | 100.00 | 100.00 | 100.00 |"), "{table}");
+        assert!(plain.contains("| fold 1 | 2 | 3 | 1 | 100.00 | 100.00 | 0.00 | 0.00 |"), "{table}");
         assert!(plain.contains("| last epoch | 1 | 0.00 ± 0.00 | 0.00 ± 0.00 |"), "{table}");
 
         // Without averaging there is no second table.
